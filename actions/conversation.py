@@ -1,0 +1,93 @@
+"""Turns that change who talks to the lead: handoff to a person, opt-out, fallback."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, ReminderCancelled, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.dialogue import FALLBACK_INTENT
+
+STATUS_HUMAN = "atendimento_humano"
+STATUS_OPTED_OUT = "descadastrado"
+# Consecutive messages the assistant did not understand before a person takes over.
+FALLBACKS_BEFORE_HANDOFF = 2
+
+
+def consecutive_fallbacks(events: List[Mapping[str, Any]]) -> int:
+    """How many of the latest user messages in a row fell back (nlu_fallback)."""
+    count = 0
+    for event in reversed(events):
+        if event.get("event") != "user":
+            continue
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        if intent.get("name") != FALLBACK_INTENT:
+            break
+        count += 1
+    return count
+
+
+def handoff_events() -> List[Dict[Text, Any]]:
+    # ConversationPaused makes Rasa log the lead's messages without answering
+    # them until a person gives the conversation back.
+    return [SlotSet("lead_status", STATUS_HUMAN), ActiveLoop(None), ConversationPaused()]
+
+
+class ActionHandoff(Action):
+    def name(self) -> Text:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_handoff")
+        return handoff_events()
+
+
+class ActionFallback(Action):
+    def name(self) -> Text:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if consecutive_fallbacks(tracker.events) >= FALLBACKS_BEFORE_HANDOFF:
+            dispatcher.utter_message(response="utter_handoff")
+            return handoff_events()
+        dispatcher.utter_message(response="utter_default")
+        return []
+
+
+class ActionOptOut(Action):
+    """LGPD opt-out: confirm once, remember it, cancel everything proactive."""
+
+    def name(self) -> Text:
+        return "action_opt_out"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if tracker.get_slot("opted_out") is not True:
+            dispatcher.utter_message(response="utter_opt_out_confirmed")
+        return [
+            SlotSet("opted_out", True),
+            SlotSet("lead_status", STATUS_OPTED_OUT),
+            ActiveLoop(None),
+            ReminderCancelled(),
+        ]
+
+
+class ActionOfferSimulation(Action):
+    """After answering a question: invite an unqualified lead to the simulation."""
+
+    def name(self) -> Text:
+        return "action_offer_simulation"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if tracker.get_slot("lead_class") is None and not tracker.get_slot("opted_out"):
+            dispatcher.utter_message(response="utter_offer_simulation")
+        return []

@@ -1,0 +1,66 @@
+"""Names the dialogue relies on, shared by the actions and checked against data/ by tests."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional
+
+QUALIFICATION_FORM = "qualification_form"
+REQUESTED_SLOT = "requested_slot"
+
+# Slots the lead fills by talking (the form's questions, plus kWh as an
+# alternative to the bill in R$).
+LEAD_FACT_SLOTS = (
+    "customer_name",
+    "monthly_bill_brl",
+    "monthly_kwh",
+    "city",
+    "state",
+    "property_type",
+    "is_owner",
+    "is_decision_maker",
+    "timeline",
+)
+
+# Side questions a lead may ask at any time, with the response that answers
+# each; inside the form the question is answered and the form asks again.
+ANSWER_RESPONSES: Dict[str, str] = {
+    "ask_how_it_works": "utter_how_it_works",
+    "ask_price": "utter_price",
+    "ask_savings": "utter_savings",
+    "ask_financing": "utter_financing",
+    "ask_law": "utter_law",
+    "ask_subscription": "utter_subscription",
+    "objection_price": "utter_objection_price",
+    "objection_trust": "utter_objection_trust",
+    "already_have_solar": "utter_already_have_solar",
+    "bot_challenge": "utter_iamabot",
+    "out_of_scope": "utter_out_of_scope",
+}
+
+# Intents that, inside the form, mean "this is my answer": when nothing could
+# be read from such a message the form re-asks with an example instead of
+# letting the fallback take over.
+ANSWER_LIKE_INTENTS = frozenset({"inform", "affirm", "deny", "nlu_fallback", "express_interest"})
+
+FALLBACK_INTENT = "nlu_fallback"
+
+
+def latest_intent(latest_message: Optional[Mapping[str, Any]]) -> Optional[str]:
+    intent = (latest_message or {}).get("intent") or {}
+    return intent.get("name")
+
+
+def user_text(latest_message: Optional[Mapping[str, Any]]) -> str:
+    """The lead's words, or "" for intent payloads such as "/greet" and external events."""
+    text = (latest_message or {}).get("text") or ""
+    return "" if text.startswith("/") else text
+
+
+def slots_set_since_last_user_message(events: List[Mapping[str, Any]]) -> Dict[str, Any]:
+    """Lead facts set after the latest user message (oldest first, latest value wins)."""
+    found: Dict[str, Any] = {}
+    for event in reversed(events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "slot" and event.get("name") in LEAD_FACT_SLOTS:
+            found.setdefault(event["name"], event.get("value"))
+    return found

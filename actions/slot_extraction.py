@@ -1,0 +1,126 @@
+"""Slot filling: every user message is read for lead facts; the form asks for what is missing."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction, ValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.dialogue import (
+    ANSWER_LIKE_INTENTS,
+    ANSWER_RESPONSES,
+    QUALIFICATION_FORM,
+    REQUESTED_SLOT,
+    latest_intent,
+    slots_set_since_last_user_message,
+    user_text,
+)
+from actions.lead_facts import extract_lead_facts
+
+# Plausible monthly bills; outside this range the lead most likely mistyped.
+MIN_MONTHLY_BILL_BRL = 30.0
+MAX_MONTHLY_BILL_BRL = 500_000.0
+MIN_MONTHLY_KWH = 30.0
+MAX_MONTHLY_KWH = 500_000.0
+
+
+def _asked_slot(tracker: Tracker) -> Optional[str]:
+    if tracker.active_loop_name != QUALIFICATION_FORM:
+        return None
+    return tracker.get_slot(REQUESTED_SLOT)
+
+
+class ValidateSlotMappings(ValidationAction):
+    """Runs after every user message (Rasa's `action_extract_slots`)."""
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        # A bare answer ("Maria", "450") only counts when the message is an
+        # answer; "pare" or "quanto custa?" are never a name or a city.
+        is_answer = latest_intent(tracker.latest_message) in ANSWER_LIKE_INTENTS
+        updates = extract_lead_facts(
+            user_text(tracker.latest_message),
+            requested_slot=_asked_slot(tracker) if is_answer else None,
+            current=tracker.current_slot_values(),
+        )
+        return [SlotSet(slot, value) for slot, value in updates.items()]
+
+    def validate_customer_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        dispatcher.utter_message(response="utter_nice_to_meet_you", customer_name=value)
+        return {"customer_name": value}
+
+    def validate_monthly_bill_brl(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"monthly_bill_brl": _in_range(value, MIN_MONTHLY_BILL_BRL, MAX_MONTHLY_BILL_BRL, dispatcher)}
+
+    def validate_monthly_kwh(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"monthly_kwh": _in_range(value, MIN_MONTHLY_KWH, MAX_MONTHLY_KWH, dispatcher)}
+
+
+def _in_range(
+    value: Any, low: float, high: float, dispatcher: CollectingDispatcher
+) -> Optional[float]:
+    if value is None:
+        return None
+    if value < low:
+        dispatcher.utter_message(response="utter_bill_too_low")
+        return None
+    if value > high:
+        dispatcher.utter_message(response="utter_bill_too_high")
+        return None
+    return float(value)
+
+
+class ValidateQualificationForm(FormValidationAction):
+    """Decides what the form asks next; the facts themselves come from ValidateSlotMappings."""
+
+    def name(self) -> Text:
+        return "validate_qualification_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        # A consumption in kWh answers the bill question as well as a value in R$.
+        if tracker.get_slot("monthly_kwh") is not None and tracker.get_slot("monthly_bill_brl") is None:
+            return ["monthly_kwh" if slot == "monthly_bill_brl" else slot for slot in domain_slots]
+        return domain_slots
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        return []  # ValidateSlotMappings already read this message
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        facts = slots_set_since_last_user_message(tracker.events)
+        intent = latest_intent(tracker.latest_message)
+        requested = tracker.get_slot(REQUESTED_SLOT)
+
+        if facts:
+            # Re-state what this message filled so the form counts it even when
+            # it answered a question other than the one asked (e.g. kWh).
+            restated = [SlotSet(slot, value) for slot, value in facts.items()]
+            if intent in ANSWER_RESPONSES:
+                dispatcher.utter_message(response=ANSWER_RESPONSES[intent])
+            return restated + events
+        if requested and intent in ANSWER_LIKE_INTENTS:
+            dispatcher.utter_message(response=f"utter_reask_{requested}")
+            return [SlotSet(requested, None)] + events
+        # Nothing read and not an answer: Rasa rejects the form, and the rules
+        # answer the question; the form then asks again.
+        return events

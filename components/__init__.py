@@ -1,0 +1,1 @@
+"""Custom NLU components used by config.yml's pipeline."""

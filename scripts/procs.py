@@ -1,0 +1,115 @@
+"""Start and stop the project's servers as child processes (tests and benchmarks)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "current.tar.gz"
+# Start-up can be slow on a loaded 2-core machine; this bounds waiting, it is not a speed check.
+STARTUP_LIMIT_S = 300
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(
+    name: str,
+    command: List[str],
+    url: str,
+    ready_path: str,
+    log_dir: Path,
+    env: Optional[Dict[str, str]] = None,
+) -> Server:
+    """Starts `command` and waits until GET url+ready_path answers 200."""
+    log_path = log_dir / f"{name}.log"
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=open(log_path, "w"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    server = Server(name, process, url, log_path)
+    deadline = time.monotonic() + STARTUP_LIMIT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StartupError(f"{name} exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(url + ready_path, timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    server.stop()
+    raise StartupError(f"{name} did not become ready at {url + ready_path}:\n{server.log_tail()}")
+
+
+def start_action_server(log_dir: Path) -> Server:
+    port = free_port()
+    return start_server(
+        "action-server",
+        [str(BIN / "rasa"), "run", "actions", "--port", str(port)],
+        f"http://127.0.0.1:{port}",
+        "/health",
+        log_dir,
+    )
+
+
+def start_rasa_server(
+    log_dir: Path,
+    *,
+    action_url: str,
+    endpoints: str = "endpoints.yml",
+    env: Optional[Dict[str, str]] = None,
+    name: str = "rasa-server",
+) -> Server:
+    if not MODEL.exists():
+        raise StartupError(f"no trained model at {MODEL}: run `make train`")
+    port = free_port()
+    return start_server(
+        name,
+        [str(BIN / "rasa"), "run", "--enable-api", "--model", str(MODEL), "--port", str(port),
+         "--endpoints", endpoints, "--credentials", "credentials.yml"],
+        f"http://127.0.0.1:{port}",
+        "/status",
+        log_dir,
+        {"ACTION_SERVER_URL": f"{action_url}/webhook", **(env or {})},
+    )

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make run`: the production stack on this machine. The action server runs in
+# the background; the Rasa server (channels of credentials.yml, HTTP API behind
+# RASA_AUTH_TOKEN, Redis tracker and lock stores of endpoints.yml) in front.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
+  echo "error: set RASA_AUTH_TOKEN (in .env or the environment): it protects Rasa's HTTP API" >&2
+  exit 1
+fi
+if ! .venv/bin/python -c "import os, redis; redis.Redis(host=os.environ['REDIS_HOST'], port=int(os.environ['REDIS_PORT']), password=os.environ.get('REDIS_PASSWORD') or None, socket_timeout=3).ping()" 2>/dev/null; then
+  echo "error: Redis does not answer at ${REDIS_HOST}:${REDIS_PORT}." >&2
+  echo "Start one with: redis-server --daemonize yes --port ${REDIS_PORT}" >&2
+  exit 1
+fi
+
+mkdir -p .cache
+port="${ACTION_PORT:-5055}"
+echo "==> action server on port $port (log: .cache/actions.log)"
+.venv/bin/rasa run actions --port "$port" > .cache/actions.log 2>&1 &
+actions_pid=$!
+trap 'kill $actions_pid 2>/dev/null || true' EXIT
+wait_for_url "http://localhost:$port/health" 120 "action server" || { tail -20 .cache/actions.log; exit 1; }
+
+echo "==> Rasa server on port ${RASA_PORT:-5005}"
+.venv/bin/rasa run --enable-api --auth-token "$RASA_AUTH_TOKEN" \
+  --model models/current.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
+  --port "${RASA_PORT:-5005}"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make shell`: the action server in the background, then `rasa shell` in the
+# terminal. Conversations stay in memory: no Redis, no API key, no WhatsApp.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+mkdir -p .cache
+port="${ACTION_PORT:-5055}"
+if port_open "$port"; then
+  echo "==> an action server already answers on port $port; using it"
+else
+  echo "==> starting the action server on port $port (log: .cache/actions.log)"
+  .venv/bin/rasa run actions --port "$port" > .cache/actions.log 2>&1 &
+  actions_pid=$!
+  trap 'kill $actions_pid 2>/dev/null || true' EXIT
+  wait_for_url "http://localhost:$port/health" 120 "action server" || { tail -20 .cache/actions.log; exit 1; }
+fi
+export ACTION_SERVER_URL="http://localhost:$port/webhook"
+echo "==> opening the shell (type /stop to leave)"
+.venv/bin/rasa shell --model models/current.tar.gz --endpoints endpoints.local.yml

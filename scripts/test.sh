@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make test`: every check, in order; a failure fails the run, after all ran.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+RASA=.venv/bin/rasa
+MODEL=models/current.tar.gz
+failed=()
+
+step() {  # step NAME COMMAND...
+  local name=$1; shift
+  echo; echo "==> $name"
+  if "$@"; then echo "--- ok: $name"; else echo "--- FAILED: $name"; failed+=("$name"); fi
+}
+
+step "rasa data validate" .venv/bin/python -m scripts.validate_data
+step "test stories (rasa test core)" $RASA test core --model $MODEL \
+  --stories tests/test_stories.yml --fail-on-prediction-errors --out results/core --quiet
+step "NLU evaluation on the held-out set" bash -c \
+  "$RASA test nlu --model $MODEL --nlu tests/nlu_test.yml --out results/nlu --quiet \
+   && .venv/bin/python -m scripts.nlu_report results/nlu/intent_report.json --min-macro-f1 0.85"
+step "pytest" .venv/bin/python -m pytest tests -q -p no:cacheprovider
+
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "make test: FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "make test: all checks passed"
