@@ -17,5 +17,7 @@ else
   wait_for_url "http://localhost:$port/health" 120 "action server" || { tail -20 .cache/actions.log; exit 1; }
 fi
 export ACTION_SERVER_URL="http://localhost:$port/webhook"
-echo "==> opening the shell (type /stop to leave)"
-.venv/bin/rasa shell --model models/current.tar.gz --endpoints endpoints.local.yml
+# The pinned libraries print deprecation noise at import; the shell is for talking.
+export PYTHONWARNINGS=ignore TF_CPP_MIN_LOG_LEVEL=3
+echo "==> loading the model, then talk to the assistant (type /stop to leave, /restart to start over)"
+.venv/bin/rasa shell --quiet --model models/current.tar.gz --endpoints endpoints.local.yml
