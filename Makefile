@@ -51,7 +51,7 @@ venv: $(VENV_STAMP)
 
 $(VENV_STAMP): requirements.txt constraints.txt
 	@echo "==> Python environment ($(VENV))"
-	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
+	@test -x $(PY) || "$$(bash scripts/find-python.sh)" -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.0"
 	@$(PY) -m pip install --disable-pip-version-check --progress-bar on \
 	    -r requirements.txt -c constraints.txt
@@ -60,7 +60,7 @@ $(VENV_STAMP): requirements.txt constraints.txt
 system-deps: $(SYS_STAMP)
 
 $(SYS_STAMP): scripts/system-deps.sh
-	@scripts/system-deps.sh
+	@bash scripts/system-deps.sh
 	@mkdir -p $(dir $@) && touch $@
 
 train: venv $(MODEL)
@@ -71,16 +71,16 @@ $(MODEL): $(VENV_STAMP) $(TRAINING_INPUTS)
 	@touch $@
 
 shell: setup
-	@scripts/shell.sh
+	@bash scripts/shell.sh
 
 test: setup
-	@scripts/test.sh
+	@bash scripts/test.sh
 
 test-unit: venv
 	@$(PY) -m pytest tests/unit -q
 
 run: setup
-	@scripts/run-stack.sh
+	@bash scripts/run-stack.sh
 
 bench: setup
 	@$(PY) -m bench
@@ -90,7 +90,7 @@ review:
 
 # Re-resolve the lock after editing requirements.txt.
 lock:
-	@rm -rf .cache/lock-venv && "$$(scripts/find-python.sh)" -m venv .cache/lock-venv
+	@rm -rf .cache/lock-venv && "$$(bash scripts/find-python.sh)" -m venv .cache/lock-venv
 	@.cache/lock-venv/bin/pip install --quiet "pip==24.0" && .cache/lock-venv/bin/pip install --quiet -r requirements.txt
 	@{ head -2 constraints.txt; .cache/lock-venv/bin/pip freeze; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 	@echo "constraints.txt updated"
