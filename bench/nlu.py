@@ -13,7 +13,7 @@ import httpx
 import yaml
 
 from bench.results_io import latency_summary, write_results
-from scripts.procs import BIN, ROOT, start_rasa_server
+from scripts.procs import BIN, REST_ONLY_CREDENTIALS, ROOT, start_rasa_server, write_credentials
 from scripts.tables import format_table
 
 TEST_SET = ROOT / "tests" / "nlu_test.yml"
@@ -56,7 +56,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         training_s = time_training(Path(tmp))
         print("starting a Rasa server with models/current.tar.gz...", flush=True)
-        server = start_rasa_server(Path(tmp), action_url="http://127.0.0.1:9", endpoints="endpoints.local.yml")
+        server = start_rasa_server(
+            Path(tmp),
+            action_url="http://127.0.0.1:9",
+            endpoints="endpoints.local.yml",
+            credentials=write_credentials(Path(tmp), REST_ONLY_CREDENTIALS),
+        )
         try:
             with httpx.Client(base_url=server.url, timeout=30) as client:
                 for text in texts[:WARMUP_REQUESTS]:

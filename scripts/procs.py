@@ -93,21 +93,32 @@ def start_action_server(log_dir: Path) -> Server:
     )
 
 
+REST_ONLY_CREDENTIALS = "rest:\n"
+
+
+def write_credentials(directory: Path, text: str, name: str = "credentials.yml") -> str:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def start_rasa_server(
     log_dir: Path,
     *,
     action_url: str,
     endpoints: str = "endpoints.yml",
+    credentials: str = "credentials.yml",
     env: Optional[Dict[str, str]] = None,
     name: str = "rasa-server",
+    port: Optional[int] = None,
 ) -> Server:
     if not MODEL.exists():
         raise StartupError(f"no trained model at {MODEL}: run `make train`")
-    port = free_port()
+    port = port or free_port()
     return start_server(
         name,
         [str(BIN / "rasa"), "run", "--enable-api", "--model", str(MODEL), "--port", str(port),
-         "--endpoints", endpoints, "--credentials", "credentials.yml"],
+         "--endpoints", endpoints, "--credentials", credentials],
         f"http://127.0.0.1:{port}",
         "/status",
         log_dir,

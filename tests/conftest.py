@@ -16,7 +16,39 @@ from typing import Iterator
 import pytest
 import redis
 
-from scripts.procs import Server, StartupError, free_port, start_action_server, start_rasa_server
+from scripts.procs import (
+    Server,
+    StartupError,
+    free_port,
+    start_action_server,
+    start_rasa_server,
+    write_credentials,
+)
+from tests.fake_evolution import FakeEvolution
+
+# Secrets of the test server's webhook authentication (all three methods on).
+WEBHOOK_TOKEN = "test-webhook-token"
+WEBHOOK_JWT_KEY = "test-jwt-key-long-enough-for-hs256-0123456789"
+WEBHOOK_HMAC_SECRET = "test-hmac-secret"
+EVOLUTION_API_KEY = "test-key"
+EVOLUTION_INSTANCE = "solarprime"
+
+# The channel as production configures it, with windows short enough for tests.
+TEST_CREDENTIALS = """
+rest:
+connectors.evolution.EvolutionInput:
+  debounce_seconds: 0.6
+  takeover_seconds: 4
+  rate_limit_per_minute: 20
+  max_text_chars: 160
+  typing_delay: true
+  typing_ms_per_char: 1
+  typing_min_ms: 5
+  typing_max_ms: 200
+  quote_replies: true
+  http_max_retries: 2
+  outbox_retry_seconds: 0.5
+"""
 
 
 @dataclass
@@ -68,16 +100,40 @@ def action_server(logs_dir: Path) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def rasa_server(redis_server: RedisInfo, action_server: Server, logs_dir: Path) -> Iterator[Server]:
-    env = {
-        "REDIS_HOST": redis_server.host,
-        "REDIS_PORT": str(redis_server.port),
+def fake_evolution() -> Iterator[FakeEvolution]:
+    fake = FakeEvolution(api_key=EVOLUTION_API_KEY, instance=EVOLUTION_INSTANCE)
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+def server_env(redis: RedisInfo, fake: FakeEvolution) -> dict:
+    return {
+        "REDIS_HOST": redis.host,
+        "REDIS_PORT": str(redis.port),
         "REDIS_DB": "0",
         "REDIS_PASSWORD": "",
         "REDIS_KEY_PREFIX": "test",
+        "EVOLUTION_URL": fake.url,
+        "EVOLUTION_API_KEY": EVOLUTION_API_KEY,
+        "EVOLUTION_INSTANCE": EVOLUTION_INSTANCE,
+        "EVOLUTION_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+        "EVOLUTION_WEBHOOK_JWT_KEY": WEBHOOK_JWT_KEY,
+        "WEBHOOK_HMAC_SECRET": WEBHOOK_HMAC_SECRET,
     }
+
+
+@pytest.fixture(scope="session")
+def rasa_server(
+    redis_server: RedisInfo, action_server: Server, fake_evolution: FakeEvolution, logs_dir: Path
+) -> Iterator[Server]:
+    """One Rasa server for the session: REST channel and Evolution channel, Redis stores."""
+    credentials = write_credentials(logs_dir, TEST_CREDENTIALS)
     try:
-        server = start_rasa_server(logs_dir, action_url=action_server.url, env=env)
+        server = start_rasa_server(
+            logs_dir, action_url=action_server.url, credentials=credentials,
+            env=server_env(redis_server, fake_evolution),
+        )
     except StartupError as error:
         pytest.fail(str(error))
     yield server

@@ -1,0 +1,637 @@
+"""Rasa input and output channel for WhatsApp through Evolution API v2.
+
+The webhook only authenticates, validates, deduplicates and records a message
+in Redis, then answers: it never waits for NLU, actions or Evolution. A worker
+in the same process picks each conversation up once its burst window has
+passed, joins the burst into one user message, runs the turn and replies
+through Evolution's REST API. Messages stay in Redis until their turn ran, so
+a crash loses nothing that was acknowledged.
+
+Register it in credentials.yml as `connectors.evolution.EvolutionInput`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+from dataclasses import asdict
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from redis.exceptions import RedisError
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from connectors.evolution_client import EvolutionClient, EvolutionError, EvolutionUnavailable
+from connectors.evolution_payload import (
+    Envelope,
+    Ignored,
+    InboundMessage,
+    OwnMessage,
+    PayloadError,
+    inline_base64,
+    mask_phone,
+    parse_connection_update,
+    parse_receipt,
+    parse_upsert,
+    parse_webhook_body,
+)
+from connectors.evolution_settings import EvolutionSettings, load_settings
+from connectors.evolution_store import ChannelStore
+from connectors.outbound import (
+    match_button_reply,
+    media_file_name,
+    mediatype_for,
+    render_buttons,
+    split_text,
+    typing_delay_ms,
+)
+from connectors.webhook_auth import AuthError, verify_webhook
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "evolution"
+# How long the worker sleeps when nothing is due; a new message wakes it at once.
+IDLE_POLL_SECONDS = 0.5
+REDIS_RETRY_SECONDS = 1.0
+# A conversation being processed is leased for this long and the lease renewed
+# while its turn runs, so a crashed server's conversations are picked up soon.
+LEASE_SECONDS = 30
+LEASE_RENEW_SECONDS = 10
+TURN_RETRY_BACKOFF_SECONDS = 5.0
+
+
+def _ok(status: str, **extra: Any) -> HTTPResponse:
+    return response.json({"status": status, **extra}, status=200)
+
+
+def _error(status_code: int, reason: str) -> HTTPResponse:
+    return response.json({"status": "error", "reason": reason}, status=status_code)
+
+
+def inbox_record(message: InboundMessage, instance: Optional[str], received_at: float) -> Dict[str, Any]:
+    """What the inbox keeps of a message: everything but media bytes."""
+    record = asdict(message)
+    record.update(instance=instance, received_at=received_at)
+    return record
+
+
+def user_text_for(records: List[Dict[str, Any]], buttons: List[Dict[str, Any]]) -> str:
+    """One user message for a burst; a reply to offered buttons becomes its payload."""
+    if len(records) == 1 and records[0].get("payload"):
+        return records[0]["payload"]
+    text = "\n".join(r["text"] for r in records if r.get("text"))
+    if buttons:
+        return match_button_reply(text, buttons) or text
+    return text
+
+
+def turn_metadata(records: List[Dict[str, Any]]) -> Dict[str, Any]:
+    last = records[-1]
+    return {
+        CHANNEL_NAME: {
+            "instance": last.get("instance"),
+            "reply_jid": last["reply_jid"],
+            "push_name": last.get("push_name"),
+            "message_ids": [r["message_id"] for r in records],
+            "messages": [
+                {k: r.get(k) for k in ("message_id", "kind", "message_type", "media", "location",
+                                       "contacts", "timestamp", "quoted_message_id")}
+                for r in records
+            ],
+        }
+    }
+
+
+class EvolutionOutput(OutputChannel):
+    """Sends the assistant's messages to one WhatsApp chat through Evolution."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    def __init__(
+        self,
+        client: EvolutionClient,
+        store: ChannelStore,
+        settings: EvolutionSettings,
+        reply_jid: Optional[str] = None,
+        quoted: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.settings = settings
+        self.reply_jid = reply_jid
+        self.quoted = quoted
+        self._quote_pending = settings.quote_replies and quoted is not None
+
+    async def _jid(self, recipient_id: Text) -> str:
+        if self.reply_jid:
+            return self.reply_jid
+        try:
+            known = await self.store.reply_jid(recipient_id)
+        except RedisError:
+            known = None
+        return known or f"{recipient_id}@s.whatsapp.net"
+
+    def _take_quote(self) -> Optional[Dict[str, Any]]:
+        if not self._quote_pending:
+            return None
+        self._quote_pending = False
+        return self.quoted
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        jid = await self._jid(recipient_id)
+        for chunk in split_text(text, self.settings.max_text_chars):
+            call: Dict[str, Any] = {"number": jid, "text": chunk}
+            if self.settings.typing_delay:
+                call["delay_ms"] = typing_delay_ms(
+                    chunk,
+                    per_char_ms=self.settings.typing_ms_per_char,
+                    min_ms=self.settings.typing_min_ms,
+                    max_ms=self.settings.typing_max_ms,
+                )
+            quoted = self._take_quote()
+            if quoted:
+                call["quoted"] = quoted
+            await deliver(self.client, self.store, "send_text", call)
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        # WhatsApp-Web (Baileys) no longer renders buttons: offer numbered options
+        # and remember them, so "1" or the option's text maps back to its payload.
+        try:
+            await self.store.offer_buttons(recipient_id, buttons)
+        except RedisError:
+            logger.warning("evolution.buttons_not_stored")
+        await self.send_text_message(recipient_id, render_buttons(text, buttons))
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._send_media(recipient_id, image, "image/jpeg", kwargs.get("text"))
+
+    async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
+        if isinstance(attachment, dict):
+            url = attachment.get("url") or attachment.get("payload", {}).get("src")
+            mimetype = attachment.get("mimetype") or attachment.get("type")
+            if url:
+                await self._send_media(recipient_id, url, mimetype, attachment.get("caption"))
+                return
+        if isinstance(attachment, str) and attachment.startswith(("http://", "https://")):
+            await self._send_media(recipient_id, attachment, None, None)
+            return
+        await self.send_text_message(recipient_id, str(attachment))
+
+    async def _send_media(
+        self, recipient_id: Text, url: str, mimetype: Optional[str], caption: Optional[str]
+    ) -> None:
+        jid = await self._jid(recipient_id)
+        file_name = media_file_name(url, mimetype)
+        call: Dict[str, Any] = {
+            "number": jid,
+            "mediatype": mediatype_for(mimetype) if mimetype else mediatype_for(_guess_mimetype(file_name)),
+            "media": url,
+            "file_name": file_name,
+        }
+        if mimetype:
+            call["mimetype"] = mimetype
+        if caption:
+            call["caption"] = caption
+        await deliver(self.client, self.store, "send_media", call)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        custom = json_message.get(CHANNEL_NAME) if isinstance(json_message, dict) else None
+        if not isinstance(custom, dict) or not custom.get("endpoint"):
+            logger.warning("evolution.custom_json_ignored: expected {'evolution': {'endpoint', 'body'}}")
+            return
+        body = dict(custom.get("body") or {})
+        body.setdefault("number", await self._jid(recipient_id))
+        await deliver(self.client, self.store, "post_custom", {"endpoint": custom["endpoint"], "body": body})
+
+
+def _guess_mimetype(file_name: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_type(file_name)[0] or "application/octet-stream"
+
+
+async def deliver(client: EvolutionClient, store: ChannelStore, operation: str, call: Dict[str, Any]) -> None:
+    """Sends now, or queues behind earlier replies that Evolution could not take yet."""
+    try:
+        backlog = await store.outbox_size()
+    except RedisError:
+        backlog = 0
+    if backlog:
+        await _queue(store, operation, call)
+        return
+    try:
+        await getattr(client, operation)(**call)
+    except EvolutionUnavailable as error:
+        logger.warning("evolution.send_deferred op=%s reason=%s", operation, error)
+        await _queue(store, operation, call)
+    except EvolutionError as error:
+        # A 4xx will not succeed on retry (unknown number, bad request): log and move on.
+        logger.error("evolution.send_rejected op=%s status=%s", operation, error.status)
+
+
+async def _queue(store: ChannelStore, operation: str, call: Dict[str, Any]) -> None:
+    try:
+        await store.queue_outgoing({"operation": operation, "call": call})
+    except RedisError:
+        logger.error("evolution.reply_lost op=%s: Evolution and Redis both unavailable", operation)
+
+
+class EvolutionInput(InputChannel):
+    """Receives Evolution's webhooks (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "EvolutionInput":
+        return cls(load_settings(credentials))
+
+    def __init__(self, settings: EvolutionSettings) -> None:
+        if not settings.auth_configured:
+            if not settings.allow_unauthenticated:
+                raise ValueError(
+                    "The Evolution channel needs webhook authentication: set EVOLUTION_WEBHOOK_TOKEN, "
+                    "EVOLUTION_WEBHOOK_JWT_KEY or WEBHOOK_HMAC_SECRET (or, for local trials only, "
+                    "allow_unauthenticated: true in credentials.yml)."
+                )
+            logger.warning("evolution.unauthenticated: webhook accepts unauthenticated calls")
+        self.settings = settings
+        self.node_id = f"{os.uname().nodename}:{os.getpid()}"
+        self.connection: Dict[str, Any] = {"state": None, "status_reason": None, "at": None}
+        self._store: Optional[ChannelStore] = None
+        self._client: Optional[EvolutionClient] = None
+        self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
+        self._app: Any = None
+        self._tasks: List[asyncio.Task] = []
+        self._wakeup: Optional[asyncio.Event] = None
+        self._in_flight: set = set()
+        self._failures: Dict[str, int] = {}
+
+    # --- resources, created inside the server's event loop ----------------------
+
+    @property
+    def store(self) -> ChannelStore:
+        if self._store is None:
+            s = self.settings
+            self._store = ChannelStore.connect(
+                host=s.redis_host, port=s.redis_port, db=s.redis_db,
+                password=s.redis_password, prefix=s.redis_prefix,
+            )
+        return self._store
+
+    @property
+    def client(self) -> EvolutionClient:
+        if self._client is None:
+            s = self.settings
+            self._client = EvolutionClient(
+                s.evolution_url, s.api_key or "", s.instance,
+                timeout_s=s.http_timeout_seconds, max_retries=s.http_max_retries,
+            )
+        return self._client
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        # Reminders and `trigger_intent` reach WhatsApp through this.
+        return EvolutionOutput(self.client, self.store, self.settings)
+
+    # --- routes --------------------------------------------------------------------
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        self._on_new_message = on_new_message
+        webhook = Blueprint("evolution_webhook", __name__)
+
+        @webhook.listener("after_server_start")
+        async def start_worker(app: Any, loop: Any) -> None:
+            self._app = app
+            self._wakeup = asyncio.Event()
+            self._tasks = [
+                asyncio.create_task(self._run_worker()),
+                asyncio.create_task(self._run_outbox()),
+            ]
+
+        @webhook.listener("before_server_stop")
+        async def stop_worker(app: Any, loop: Any) -> None:
+            for task in self._tasks:
+                task.cancel()
+            if self._client is not None:
+                await self._client.aclose()
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "whatsapp": self.connection})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self.receive(request, None)
+
+        @webhook.route("/webhook/<event_suffix>", methods=["POST"])
+        async def receive_by_event(request: Request, event_suffix: str) -> HTTPResponse:
+            return await self.receive(request, event_suffix)
+
+        return webhook
+
+    async def receive(self, request: Request, event_suffix: Optional[str]) -> HTTPResponse:
+        raw = request.body or b""
+        if len(raw) > self.settings.max_body_bytes:
+            logger.warning("evolution.webhook_rejected status=413 bytes=%d", len(raw))
+            return _error(413, "body too large")
+        if self.settings.auth_configured:
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            try:
+                verify_webhook(
+                    headers, raw,
+                    token=self.settings.webhook_token,
+                    jwt_key=self.settings.webhook_jwt_key,
+                    hmac_secret=self.settings.webhook_hmac_secret,
+                )
+            except AuthError as error:
+                logger.warning("evolution.webhook_rejected status=401 reason=%s ip=%s", error, request.ip)
+                return _error(401, str(error))
+        try:
+            envelope = parse_webhook_body(raw, path_event=event_suffix)
+        except PayloadError as error:
+            logger.warning("evolution.webhook_rejected status=400 reason=%s", error)
+            return _error(400, str(error))
+
+        handlers = {
+            "messages.upsert": self._on_upsert,
+            "messages.update": self._on_receipt,
+            "connection.update": self._on_connection,
+        }
+        handler = handlers.get(envelope.event)
+        if handler is None:
+            logger.info("evolution.event_ignored event=%s", envelope.event)
+            return _ok("ignored", reason="event")
+        return await handler(envelope)
+
+    # --- events -------------------------------------------------------------------
+
+    async def _on_upsert(self, envelope: Envelope) -> HTTPResponse:
+        result = parse_upsert(envelope.data, own_jid=envelope.sender)
+        if isinstance(result, Ignored):
+            logger.debug("evolution.message_ignored reason=%s", result.reason)
+            return _ok("ignored", reason=result.reason)
+        if isinstance(result, OwnMessage):
+            return await self._on_own_message(result)
+
+        message = result
+        now = time.time()
+        if message.timestamp and now - message.timestamp > self.settings.max_message_age_seconds:
+            logger.info("evolution.message_ignored reason=stale sender=%s", mask_phone(message.sender_id))
+            return _ok("ignored", reason="stale")
+        try:
+            if await self.store.is_seen(envelope.instance or self.settings.instance, message.message_id):
+                return _ok("duplicate")
+            if await self._over_rate_limit(message, now):
+                await self.store.mark_seen(
+                    envelope.instance or self.settings.instance, message.message_id,
+                    self.settings.dedupe_ttl_seconds,
+                )
+                return _ok("ignored", reason="rate_limited")
+            media = inline_base64(envelope.data)
+            if media:
+                await self.store.store_media(message.message_id, media)
+            accepted = await self.store.accept(
+                instance=envelope.instance or self.settings.instance,
+                message_id=message.message_id,
+                sender_id=message.sender_id,
+                reply_jid=message.reply_jid,
+                record=inbox_record(message, envelope.instance, now),
+                due_at=now + self.settings.debounce_seconds,
+                dedupe_ttl=self.settings.dedupe_ttl_seconds,
+            )
+        except RedisError as error:
+            # Not recorded: a 5xx makes Evolution deliver it again later.
+            logger.error("evolution.message_not_recorded status=503 error=%s", type(error).__name__)
+            return _error(503, "message could not be recorded")
+        if not accepted:
+            return _ok("duplicate")
+        logger.info(
+            "evolution.message_accepted sender=%s kind=%s", mask_phone(message.sender_id), message.kind
+        )
+        if self._wakeup is not None:
+            self._wakeup.set()
+        return _ok("accepted")
+
+    async def _on_own_message(self, message: OwnMessage) -> HTTPResponse:
+        # Evolution does not echo what the API sends, so a fromMe message was
+        # typed by a person on the business phone: the assistant steps back.
+        try:
+            await self.store.pause_for_human(message.sender_id, self.settings.takeover_seconds)
+        except RedisError:
+            logger.error("evolution.takeover_not_recorded status=503")
+            return _error(503, "takeover could not be recorded")
+        logger.info(
+            "evolution.human_takeover sender=%s seconds=%d",
+            mask_phone(message.sender_id), self.settings.takeover_seconds,
+        )
+        return _ok("takeover")
+
+    async def _over_rate_limit(self, message: InboundMessage, now: float) -> bool:
+        per_minute, per_hour = await self.store.count_message(message.sender_id, now)
+        if per_minute <= self.settings.rate_limit_per_minute and per_hour <= self.settings.rate_limit_per_hour:
+            return False
+        logger.warning(
+            "evolution.rate_limited sender=%s per_minute=%d per_hour=%d",
+            mask_phone(message.sender_id), per_minute, per_hour,
+        )
+        if await self.store.claim_rate_notice(message.sender_id, now):
+            output = EvolutionOutput(self.client, self.store, self.settings, reply_jid=message.reply_jid)
+            asyncio.create_task(output.send_text_message(message.sender_id, self.settings.rate_limit_notice))
+        return True
+
+    async def _on_receipt(self, envelope: Envelope) -> HTTPResponse:
+        receipt = parse_receipt(envelope.data)
+        if receipt is None:
+            return _ok("ignored", reason="receipt")
+        try:
+            await self.store.record_receipt(receipt.message_id, receipt.status, time.time())
+        except RedisError:
+            logger.warning("evolution.receipt_not_recorded")
+        return _ok("recorded")
+
+    async def _on_connection(self, envelope: Envelope) -> HTTPResponse:
+        update = parse_connection_update(envelope.data)
+        if update is None:
+            return _ok("ignored", reason="connection")
+        now = time.time()
+        self.connection = {"state": update.state, "status_reason": update.status_reason, "at": now}
+        if update.state == "close":
+            logger.error("evolution.whatsapp_disconnected reason=%s", update.status_reason)
+        else:
+            logger.info("evolution.whatsapp_connection state=%s", update.state)
+        try:
+            await self.store.record_connection(update.state, update.status_reason, now)
+        except RedisError:
+            logger.warning("evolution.connection_not_recorded")
+        return _ok("recorded")
+
+    # --- the worker: turns run here, never in the webhook --------------------------
+
+    async def _run_worker(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            self._wakeup.clear()
+            wait = IDLE_POLL_SECONDS
+            try:
+                now = time.time()
+                for sender_id in await self.store.due_senders(now):
+                    if sender_id not in self._in_flight:
+                        self._in_flight.add(sender_id)
+                        asyncio.create_task(self._process(sender_id))
+                next_due = await self.store.next_due_at()
+                if next_due is not None:
+                    wait = min(IDLE_POLL_SECONDS, max(0.01, next_due - time.time()))
+            except RedisError as error:
+                logger.error("evolution.worker_redis_error error=%s", type(error).__name__)
+                wait = REDIS_RETRY_SECONDS
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the worker must outlive any single failure
+                logger.exception("evolution.worker_error")
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _process(self, sender_id: str) -> None:
+        owner = f"{self.node_id}:{uuid.uuid4().hex}"
+        renewer: Optional[asyncio.Task] = None
+        try:
+            if not await self.store.lock(sender_id, owner, LEASE_SECONDS):
+                return  # another server is on it
+            await self.store.postpone(sender_id, time.time() + LEASE_SECONDS)
+            renewer = asyncio.create_task(self._renew_lease(sender_id, owner))
+            records = await self.store.inbox(sender_id)
+            if records:
+                if await self.store.human_is_talking(sender_id):
+                    await self._log_without_reply(sender_id, records)
+                else:
+                    await self._run_turn(sender_id, records)
+            remaining = await self.store.complete(sender_id, len(records))
+            self._failures.pop(sender_id, None)
+            if remaining and self._wakeup is not None:
+                self._wakeup.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            await self._after_failure(sender_id)
+        finally:
+            if renewer is not None:
+                renewer.cancel()
+            try:
+                await self.store.unlock(sender_id, owner)
+            except RedisError:
+                pass
+            self._in_flight.discard(sender_id)
+
+    async def _renew_lease(self, sender_id: str, owner: str) -> None:
+        while True:
+            await asyncio.sleep(LEASE_RENEW_SECONDS)
+            try:
+                await self.store.redis.expire(self.store.key("lock", sender_id), LEASE_SECONDS)
+                await self.store.postpone(sender_id, time.time() + LEASE_SECONDS)
+            except RedisError:
+                logger.warning("evolution.lease_not_renewed sender=%s", mask_phone(sender_id))
+
+    async def _after_failure(self, sender_id: str) -> None:
+        attempts = self._failures.get(sender_id, 0) + 1
+        self._failures[sender_id] = attempts
+        logger.exception("evolution.turn_failed sender=%s attempt=%d", mask_phone(sender_id), attempts)
+        try:
+            if attempts >= self.settings.turn_max_attempts:
+                records = await self.store.inbox(sender_id)
+                await self.store.dead_letter(sender_id, records)
+                await self.store.complete(sender_id, len(records))
+                self._failures.pop(sender_id, None)
+                logger.error("evolution.turn_abandoned sender=%s messages=%d", mask_phone(sender_id), len(records))
+            else:
+                await self.store.postpone(sender_id, time.time() + TURN_RETRY_BACKOFF_SECONDS * attempts)
+        except RedisError:
+            logger.error("evolution.turn_failure_not_recorded sender=%s", mask_phone(sender_id))
+
+    async def _run_turn(self, sender_id: str, records: List[Dict[str, Any]]) -> None:
+        buttons = await self.store.offered_buttons(sender_id)
+        text = user_text_for(records, buttons)
+        if buttons and text != "\n".join(r["text"] for r in records if r.get("text")):
+            await self.store.forget_buttons(sender_id)
+        last = records[-1]
+        quoted = {"key": {"id": last["message_id"]}, "message": {"conversation": last.get("text") or ""}}
+        output = EvolutionOutput(self.client, self.store, self.settings, reply_jid=last["reply_jid"], quoted=quoted)
+        if self.settings.mark_read:
+            asyncio.create_task(self._mark_read(records))
+        assert self._on_new_message is not None
+        await self._on_new_message(
+            UserMessage(
+                text=text,
+                output_channel=output,
+                sender_id=sender_id,
+                input_channel=self.name(),
+                message_id=last["message_id"],
+                metadata=turn_metadata(records),
+            )
+        )
+
+    async def _mark_read(self, records: List[Dict[str, Any]]) -> None:
+        for record in records:
+            try:
+                await self.client.mark_as_read(record["reply_jid"], record["message_id"])
+            except (EvolutionError, EvolutionUnavailable) as error:
+                logger.debug("evolution.mark_read_failed error=%s", type(error).__name__)
+
+    async def _log_without_reply(self, sender_id: str, records: List[Dict[str, Any]]) -> None:
+        """While a person talks to the lead, the lead's messages are kept in the
+        conversation without the assistant predicting or saying anything."""
+        agent = self._app.ctx.agent
+        for record in records:
+            await agent.log_message(
+                UserMessage(
+                    text=record.get("text") or "",
+                    sender_id=sender_id,
+                    input_channel=self.name(),
+                    message_id=record["message_id"],
+                    metadata=turn_metadata([record]),
+                )
+            )
+        logger.info("evolution.logged_during_takeover sender=%s messages=%d", mask_phone(sender_id), len(records))
+
+    # --- outbox: replies waiting for Evolution ------------------------------------
+
+    async def _run_outbox(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.outbox_retry_seconds)
+            try:
+                while True:
+                    queued = await self.store.peek_outgoing()
+                    if queued is None:
+                        break
+                    try:
+                        await getattr(self.client, queued["operation"])(**queued["call"])
+                    except EvolutionUnavailable:
+                        break  # still down: try again later, order kept
+                    except EvolutionError as error:
+                        logger.error("evolution.queued_send_rejected status=%s", error.status)
+                    await self.store.drop_outgoing()
+                    logger.info("evolution.queued_send_delivered op=%s", queued["operation"])
+            except RedisError:
+                logger.warning("evolution.outbox_redis_error")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("evolution.outbox_error")
+
+
+if __name__ == "__main__":
+    import sys
+
+    from connectors.evolution_cli import main
+
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,713 @@
+"""Async client for the parts of Evolution API v2's REST API this project uses.
+
+One pooled ``httpx.AsyncClient`` per ``EvolutionClient``, created on first use. Failed calls are
+retried with exponential backoff and jitter only when that cannot send a message twice, and a
+circuit breaker stops hammering an Evolution that is down.
+
+Errors:
+
+- ``EvolutionError``: Evolution answered 4xx (or another non-2xx, non-5xx status); never retried.
+- ``EvolutionUnavailable``: connection errors, timeouts or 5xx after the retries, or the breaker
+  is open. ``maybe_delivered`` tells whether a send may have reached WhatsApp anyway (P12).
+"""
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import random
+import re
+import time
+from types import TracebackType
+from typing import Any, Callable, Mapping, Optional, Sequence, Type
+from urllib.parse import quote, unquote, urlsplit
+
+import httpx
+
+__all__ = [
+    "BreakerState",
+    "CircuitBreaker",
+    "EvolutionAPIError",
+    "EvolutionClient",
+    "EvolutionError",
+    "EvolutionUnavailable",
+    "mask_number",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_BACKOFF_BASE_S = 0.5
+DEFAULT_BACKOFF_MAX_S = 8.0
+DEFAULT_BREAKER_FAILURES = 5
+DEFAULT_BREAKER_RESET_S = 30.0
+
+MAX_CONNECTIONS = 100
+MAX_KEEPALIVE_CONNECTIONS = 20
+# httpcore's pool rescans every queued request on each state change, so a burst of hundreds of
+# calls gets quadratically slow; waiting on a semaphore first keeps that queue short.
+MAX_IN_FLIGHT = MAX_CONNECTIONS
+# Below Node's default keepAliveTimeout (5 s): reusing a socket Evolution is just closing would
+# turn a send into an ambiguous "maybe delivered" failure that must not be retried.
+KEEPALIVE_EXPIRY_S = 4.0
+# Each backoff sleeps between (1 - JITTER_FRACTION) and 1 times the exponential delay, so
+# clients that failed together do not retry together.
+JITTER_FRACTION = 0.5
+
+MS_PER_S = 1000
+HTTP_SERVER_ERROR = 500
+# A proxy's 504 means Evolution did not answer in time: like a read timeout, the send may
+# still have gone out.
+HTTP_GATEWAY_TIMEOUT = 504
+
+MASK_KEEP_HEAD = 4
+MASK_KEEP_TAIL = 2
+MASK_CHAR = "*"
+# Digit runs this long in error messages are phone numbers or JIDs (e.g. the exists:false answer).
+_PHONE_LIKE_DIGITS = re.compile(r"\d{7,}")
+
+MEDIATYPES = frozenset({"image", "video", "audio", "document"})
+PRESENCES = frozenset({"composing", "recording", "paused", "available", "unavailable"})
+_HTTP_URL = re.compile(r"^https?://", re.IGNORECASE)
+_DATA_URI = re.compile(r"^data:(?P<mimetype>[^;,]*)(?:;[^,]*)?;base64,", re.IGNORECASE)
+INSTANCE_PLACEHOLDER = "{instance}"
+LID_SUFFIX = "@lid"
+
+# Failures where the request provably never reached Evolution: safe to retry any call.
+_NOT_SENT_ERRORS: tuple[Type[httpx.TransportError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+# Failures after (part of) the request went out: only idempotent calls may be retried.
+_MAYBE_SENT_ERRORS: tuple[Type[httpx.TransportError], ...] = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.CloseError,
+)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class EvolutionAPIError(Exception):
+    """Base class of the errors raised by ``EvolutionClient``."""
+
+
+class EvolutionError(EvolutionAPIError):
+    """Evolution refused the request (4xx); sending it again will not help.
+
+    ``message`` comes from Evolution's error body (§4.1) with phone numbers masked; ``body`` is
+    the decoded body as received (for an unknown number its ``response.message`` is
+    ``[{"jid": ..., "exists": false, "number": ...}]``).
+    """
+
+    def __init__(self, status: int, message: str, body: Any = None) -> None:
+        super().__init__(f"Evolution answered {status}: {message}")
+        self.status = status
+        self.message = message
+        self.body = body
+
+
+class EvolutionUnavailable(EvolutionAPIError):
+    """Evolution could not be reached or kept failing, or the circuit breaker is open.
+
+    ``maybe_delivered`` is True when a non-idempotent send timed out after the request went
+    out: the message may have reached WhatsApp, so resending it could duplicate it (P12).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: Optional[int] = None,
+        maybe_delivered: bool = False,
+        retry_after_s: Optional[float] = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.maybe_delivered = maybe_delivered
+        self.retry_after_s = retry_after_s
+
+
+# --------------------------------------------------------------------------- circuit breaker
+
+
+class BreakerState(str, enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """Consecutive-failure circuit breaker for one upstream.
+
+    Every failed attempt (connection error, timeout, 5xx) counts; any answer below 500 resets
+    the count. After ``failure_threshold`` consecutive failures the breaker opens and rejects
+    calls; after ``reset_after_s`` it lets exactly one trial attempt through (half-open), whose
+    outcome closes or re-opens it.
+    """
+
+    def __init__(
+        self,
+        failure_threshold: int,
+        reset_after_s: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if failure_threshold < 1:
+            raise ValueError(f"failure_threshold must be at least 1, got {failure_threshold}")
+        if reset_after_s < 0:
+            raise ValueError(f"reset_after_s must not be negative, got {reset_after_s}")
+        self._threshold = failure_threshold
+        self._reset_after_s = reset_after_s
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: Optional[float] = None
+        self._trial_in_flight = False
+
+    @property
+    def state(self) -> BreakerState:
+        if self._opened_at is None:
+            return BreakerState.CLOSED
+        if self._clock() - self._opened_at >= self._reset_after_s:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
+
+    @property
+    def retry_after_s(self) -> float:
+        """Seconds until a trial call will be let through (0 when calls pass now)."""
+        if self._opened_at is None:
+            return 0.0
+        return max(0.0, self._opened_at + self._reset_after_s - self._clock())
+
+    def allow(self) -> bool:
+        """Whether an attempt may go out now; in half-open state only the first caller may."""
+        state = self.state
+        if state is BreakerState.CLOSED:
+            return True
+        if state is BreakerState.HALF_OPEN and not self._trial_in_flight:
+            self._trial_in_flight = True
+            return True
+        return False
+
+    def record_success(self) -> None:
+        if self._opened_at is not None:
+            logger.info("Evolution circuit breaker closed")
+        self._failures = 0
+        self._opened_at = None
+        self._trial_in_flight = False
+
+    def record_failure(self) -> None:
+        if self._trial_in_flight or self._opened_at is not None:
+            # A failed trial, or a straggler that started before the breaker opened.
+            self._trial_in_flight = False
+            self._opened_at = self._clock()
+            return
+        self._failures += 1
+        if self._failures >= self._threshold:
+            self._opened_at = self._clock()
+            logger.warning(
+                "Evolution circuit breaker opened after %d consecutive failures; next trial in %.1fs",
+                self._failures,
+                self._reset_after_s,
+            )
+
+    def release(self) -> None:
+        """Forget an attempt that ended without an outcome (e.g. cancelled)."""
+        self._trial_in_flight = False
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def mask_number(number: str) -> str:
+    """``"5511987654321@s.whatsapp.net"`` → ``"5511*******21@s.whatsapp.net"``, for logs."""
+    local, at, domain = str(number).partition("@")
+    digits = re.sub(r"\D", "", local) or local
+    if len(digits) <= MASK_KEEP_HEAD + MASK_KEEP_TAIL:
+        masked = MASK_CHAR * len(digits)
+    else:
+        hidden = len(digits) - MASK_KEEP_HEAD - MASK_KEEP_TAIL
+        masked = digits[:MASK_KEEP_HEAD] + MASK_CHAR * hidden + digits[-MASK_KEEP_TAIL:]
+    return f"{masked}{at}{domain}"
+
+
+def _mask_digits_in(text: str) -> str:
+    return _PHONE_LIKE_DIGITS.sub(lambda match: mask_number(match.group(0)), text)
+
+
+def _error_message(body: Any, fallback: str) -> str:
+    """The message of Evolution's ``{"status", "error", "response": {"message"}}`` body (§4.1)."""
+    message: Any = body
+    if isinstance(body, Mapping):
+        inner = body.get("response")
+        message = inner.get("message") if isinstance(inner, Mapping) else None
+        if message is None:
+            message = body.get("message", body.get("error"))
+    if message is None or message == "" or message == []:
+        return fallback
+    items = message if isinstance(message, list) else [message]
+    text = "; ".join(
+        item if isinstance(item, str) else json.dumps(item, ensure_ascii=False) for item in items
+    )
+    return _mask_digits_in(text)
+
+
+def _split_data_uri(media: str, mimetype: Optional[str]) -> tuple[str, Optional[str]]:
+    # Evolution's isBase64 check rejects a data: prefix with 400 (§4.4); send the bare payload.
+    match = _DATA_URI.match(media)
+    if not match:
+        return media, mimetype
+    return media[match.end():], mimetype or (match.group("mimetype") or None)
+
+
+def _check_delay(delay_ms: Optional[int]) -> None:
+    if delay_ms is not None and delay_ms < 0:
+        raise ValueError(f"delay_ms must not be negative, got {delay_ms}")
+
+
+def _validated_custom_path(endpoint: str) -> str:
+    if not isinstance(endpoint, str) or not endpoint.startswith("/") or endpoint.startswith("//"):
+        raise ValueError("endpoint must be a path that starts with a single '/'")
+    if "://" in endpoint or "\\" in endpoint or "#" in endpoint:
+        raise ValueError("endpoint must be a relative path, not a URL")
+    if any(char.isspace() or ord(char) < 0x20 for char in endpoint):
+        raise ValueError("endpoint must not contain whitespace or control characters")
+    path = urlsplit(endpoint).path
+    if any(segment in ("..", ".") for segment in unquote(path).split("/")):
+        raise ValueError("endpoint must not contain '.' or '..' segments")
+    return endpoint
+
+
+# --------------------------------------------------------------------------- client
+
+
+class EvolutionClient:
+    """Evolution API v2 client bound to one instance. Use ``async with`` or call ``aclose()``.
+
+    ``timeout_s`` applies to connect, write and pool waits, and to reads; a send with a typing
+    ``delay`` gets that delay added to its read timeout, because Evolution holds the HTTP call
+    open while it "types" (§4.2).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        instance: str,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff_base_s: float = DEFAULT_BACKOFF_BASE_S,
+        backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
+        breaker_failures: int = DEFAULT_BREAKER_FAILURES,
+        breaker_reset_s: float = DEFAULT_BREAKER_RESET_S,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
+    ) -> None:
+        if not _HTTP_URL.match(base_url or ""):
+            raise ValueError("base_url must be an http(s) URL")
+        if not api_key:
+            raise ValueError("api_key must not be empty")
+        if not instance:
+            raise ValueError("instance must not be empty")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        if max_retries < 0 or backoff_base_s < 0 or backoff_max_s < 0:
+            raise ValueError("max_retries, backoff_base_s and backoff_max_s must not be negative")
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._instance = instance
+        self._timeout_s = timeout_s
+        self._max_retries = max_retries
+        self._backoff_base_s = backoff_base_s
+        self._backoff_max_s = backoff_max_s
+        self._transport = transport
+        self._breaker = CircuitBreaker(breaker_failures, breaker_reset_s)
+        self._random = random.Random()
+        self._client: Optional[httpx.AsyncClient] = None
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        # Deliberately without the api key.
+        return f"EvolutionClient(base_url={self._base_url!r}, instance={self._instance!r})"
+
+    @property
+    def instance(self) -> str:
+        return self._instance
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self._breaker
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> "EvolutionClient":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the pooled connections; the client cannot be used afterwards."""
+        self._closed = True
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise RuntimeError("EvolutionClient is closed")
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self._base_url,
+                headers={"apikey": self._api_key, "accept": "application/json"},
+                timeout=httpx.Timeout(self._timeout_s),
+                limits=httpx.Limits(
+                    max_connections=MAX_CONNECTIONS,
+                    max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
+                    keepalive_expiry=KEEPALIVE_EXPIRY_S,
+                ),
+                transport=self._transport,
+            )
+        return self._client
+
+    # ----------------------------------------------------------------- messages
+
+    async def send_text(
+        self,
+        number: str,
+        text: str,
+        *,
+        delay_ms: Optional[int] = None,
+        quoted: Optional[Mapping[str, Any]] = None,
+        link_preview: Optional[bool] = None,
+    ) -> dict[str, Any]:
+        """``POST /message/sendText`` (§4.3); returns the sent message (``key.id`` to keep)."""
+        _check_delay(delay_ms)
+        body: dict[str, Any] = {"number": number, "text": text}
+        _put_if_set(body, delay=delay_ms, quoted=_plain(quoted), linkPreview=link_preview)
+        logger.debug("sendText to %s (%d chars)", mask_number(number), len(text))
+        return await self._request(
+            "POST", "/message/sendText/{instance}", body, idempotent=False, blocking_delay_ms=delay_ms
+        )
+
+    async def send_media(
+        self,
+        number: str,
+        *,
+        mediatype: str,
+        media: str,
+        mimetype: Optional[str] = None,
+        file_name: Optional[str] = None,
+        caption: Optional[str] = None,
+        delay_ms: Optional[int] = None,
+        quoted: Optional[Mapping[str, Any]] = None,
+    ) -> dict[str, Any]:
+        """``POST /message/sendMedia`` (§4.4). ``media`` is an http(s) URL or base64.
+
+        Evolution takes the MIME type from ``file_name``'s extension, so a document must have
+        one (see ``outbound.media_file_name``).
+        """
+        if mediatype not in MEDIATYPES:
+            raise ValueError(f"mediatype must be one of {sorted(MEDIATYPES)}, got {mediatype!r}")
+        if mediatype == "document" and not file_name:
+            raise ValueError("a document needs file_name with the right extension (§4.4)")
+        _check_delay(delay_ms)
+        media, mimetype = _split_data_uri(media, mimetype)
+        body: dict[str, Any] = {"number": number, "mediatype": mediatype, "media": media}
+        _put_if_set(
+            body,
+            mimetype=mimetype,
+            fileName=file_name,
+            caption=caption,
+            delay=delay_ms,
+            quoted=_plain(quoted),
+        )
+        logger.debug("sendMedia %s to %s", mediatype, mask_number(number))
+        return await self._request(
+            "POST", "/message/sendMedia/{instance}", body, idempotent=False, blocking_delay_ms=delay_ms
+        )
+
+    async def send_whatsapp_audio(
+        self,
+        number: str,
+        audio: str,
+        *,
+        delay_ms: Optional[int] = None,
+        encoding: Optional[bool] = None,
+    ) -> dict[str, Any]:
+        """``POST /message/sendWhatsAppAudio`` (§4.5): a voice note; Evolution ignores quotes here."""
+        _check_delay(delay_ms)
+        audio, _ = _split_data_uri(audio, None)
+        body: dict[str, Any] = {"number": number, "audio": audio}
+        _put_if_set(body, delay=delay_ms, encoding=encoding)
+        logger.debug("sendWhatsAppAudio to %s", mask_number(number))
+        return await self._request(
+            "POST",
+            "/message/sendWhatsAppAudio/{instance}",
+            body,
+            idempotent=False,
+            blocking_delay_ms=delay_ms,
+        )
+
+    async def post_custom(self, endpoint: str, body: Mapping[str, Any]) -> Any:
+        """POST ``body`` to an Evolution path such as ``"/message/sendPoll/{instance}"``.
+
+        Only relative paths are accepted; ``{instance}`` is replaced by this client's instance.
+        Treated as a send: never retried once the request may have gone out.
+        """
+        path = _validated_custom_path(endpoint)
+        if not isinstance(body, Mapping):
+            raise TypeError("body must be a JSON object (a mapping)")
+        resolved = path.replace(INSTANCE_PLACEHOLDER, self._quoted_instance())
+        if "{" in resolved or "}" in resolved:
+            raise ValueError(f"endpoint has an unknown placeholder; only {INSTANCE_PLACEHOLDER} is replaced")
+        logger.debug("custom POST %s", urlsplit(resolved).path)
+        return await self._send("POST", resolved, dict(body), idempotent=False)
+
+    # ----------------------------------------------------------------- chat
+
+    async def send_presence(
+        self, number: str, *, presence: str = "composing", delay_ms: int
+    ) -> dict[str, Any]:
+        """``POST /chat/sendPresence`` (§4.7); Evolution shows it for ``delay_ms`` before answering."""
+        if presence not in PRESENCES:
+            raise ValueError(f"presence must be one of {sorted(PRESENCES)}, got {presence!r}")
+        _check_delay(delay_ms)
+        body = {"number": number, "presence": presence, "delay": delay_ms}
+        logger.debug("sendPresence %s to %s for %d ms", presence, mask_number(number), delay_ms)
+        return await self._request(
+            "POST", "/chat/sendPresence/{instance}", body, idempotent=True, blocking_delay_ms=delay_ms
+        )
+
+    async def mark_as_read(
+        self, remote_jid: str, message_id: str, *, from_me: bool = False
+    ) -> dict[str, Any]:
+        """``POST /chat/markMessageAsRead`` (§4.7).
+
+        Evolution silently drops ``@lid`` keys (P8): pass the ``@s.whatsapp.net`` JID.
+        """
+        if remote_jid.endswith(LID_SUFFIX):
+            logger.debug(
+                "markMessageAsRead with an @lid JID is ignored by Evolution (%s)", mask_number(remote_jid)
+            )
+        body = {"readMessages": [{"remoteJid": remote_jid, "fromMe": from_me, "id": message_id}]}
+        return await self._request("POST", "/chat/markMessageAsRead/{instance}", body, idempotent=True)
+
+    async def get_base64_from_media_message(
+        self, message_data: Mapping[str, Any], *, convert_to_mp4: bool = False
+    ) -> dict[str, Any]:
+        """``POST /chat/getBase64FromMediaMessage`` (§2.6).
+
+        ``message_data`` is the webhook's whole ``data`` object (works without Evolution's
+        database) or ``{"key": {"id": ...}}``. Returns ``{mediaType, fileName, mimetype, base64, ...}``.
+        """
+        body = {"message": dict(message_data), "convertToMp4": convert_to_mp4}
+        return await self._request(
+            "POST", "/chat/getBase64FromMediaMessage/{instance}", body, idempotent=True
+        )
+
+    async def fetch_profile_picture_url(self, number: str) -> dict[str, Any]:
+        """``POST /chat/fetchProfilePictureUrl`` → ``{"wuid", "profilePictureUrl" (or None)}``."""
+        return await self._request(
+            "POST", "/chat/fetchProfilePictureUrl/{instance}", {"number": number}, idempotent=True
+        )
+
+    # ----------------------------------------------------------------- instance and webhook
+
+    async def connection_state(self) -> dict[str, Any]:
+        """``GET /instance/connectionState`` → ``{"instance": {"instanceName", "state"}}`` (§4.8)."""
+        return await self._request("GET", "/instance/connectionState/{instance}", None, idempotent=True)
+
+    async def set_webhook(
+        self,
+        url: str,
+        *,
+        events: Sequence[str],
+        headers: Optional[Mapping[str, str]] = None,
+        by_events: bool = False,
+        base64: bool = True,
+        enabled: bool = True,
+    ) -> dict[str, Any]:
+        """``POST /webhook/set`` (§1.2) with the nested ``webhook`` object.
+
+        ``events`` is always sent (Evolution answers 500 without it); ``[]`` means all events.
+        A change of ``base64`` only applies after the instance reconnects.
+        """
+        if not _HTTP_URL.match(url or ""):
+            raise ValueError("webhook url must be an http(s) URL (Evolution silently ignores others)")
+        if isinstance(events, str):
+            raise TypeError("events must be a sequence of event names, not a string")
+        webhook: dict[str, Any] = {
+            "enabled": enabled,
+            "url": url,
+            "byEvents": by_events,
+            "base64": base64,
+            "events": list(events),
+        }
+        if headers is not None:
+            webhook["headers"] = dict(headers)
+        return await self._request("POST", "/webhook/set/{instance}", {"webhook": webhook}, idempotent=True)
+
+    async def find_webhook(self) -> Optional[dict[str, Any]]:
+        """``GET /webhook/find`` → the stored webhook row, or None when there is none."""
+        return await self._request("GET", "/webhook/find/{instance}", None, idempotent=True)
+
+    # ----------------------------------------------------------------- transport
+
+    def _quoted_instance(self) -> str:
+        return quote(self._instance, safe="")
+
+    async def _request(
+        self,
+        method: str,
+        path_template: str,
+        body: Optional[Mapping[str, Any]],
+        *,
+        idempotent: bool,
+        blocking_delay_ms: Optional[int] = None,
+    ) -> Any:
+        path = path_template.replace(INSTANCE_PLACEHOLDER, self._quoted_instance())
+        return await self._send(
+            method, path, body, idempotent=idempotent, blocking_delay_ms=blocking_delay_ms
+        )
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Optional[Mapping[str, Any]],
+        *,
+        idempotent: bool,
+        blocking_delay_ms: Optional[int] = None,
+    ) -> Any:
+        http = self._http()
+        timeout = self._timeout_for(blocking_delay_ms)
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = await self._attempt(http, method, path, body, timeout)
+            except httpx.TransportError as error:
+                self._breaker.record_failure()
+                maybe_delivered = not idempotent and isinstance(error, _MAYBE_SENT_ERRORS)
+                retryable = isinstance(error, _NOT_SENT_ERRORS) or (
+                    idempotent and isinstance(error, _MAYBE_SENT_ERRORS)
+                )
+                if not retryable or attempt >= self._max_retries:
+                    raise EvolutionUnavailable(
+                        f"{method} {path} failed after {attempt + 1} attempt(s): {type(error).__name__}",
+                        maybe_delivered=maybe_delivered,
+                    ) from error
+                reason = type(error).__name__
+            else:
+                status = response.status_code
+                logger.debug(
+                    "Evolution %s %s -> %d in %.0f ms",
+                    method,
+                    path,
+                    status,
+                    (time.perf_counter() - started) * MS_PER_S,
+                )
+                if status < HTTP_SERVER_ERROR:
+                    self._breaker.record_success()
+                    return self._decode(response)
+                self._breaker.record_failure()
+                maybe_delivered = not idempotent and status == HTTP_GATEWAY_TIMEOUT
+                if maybe_delivered or attempt >= self._max_retries:
+                    raise EvolutionUnavailable(
+                        f"{method} {path} failed after {attempt + 1} attempt(s): HTTP {status} "
+                        f"{_error_message(_json_or_none(response), response.reason_phrase)}",
+                        status=status,
+                        maybe_delivered=maybe_delivered,
+                    )
+                reason = f"HTTP {status}"
+            delay_s = self._backoff_delay_s(attempt)
+            logger.warning(
+                "Evolution %s %s failed (%s); retry %d/%d in %.2fs",
+                method,
+                path,
+                reason,
+                attempt + 1,
+                self._max_retries,
+                delay_s,
+            )
+            await asyncio.sleep(delay_s)
+            attempt += 1
+
+    async def _attempt(
+        self,
+        http: httpx.AsyncClient,
+        method: str,
+        path: str,
+        body: Optional[Mapping[str, Any]],
+        timeout: httpx.Timeout,
+    ) -> httpx.Response:
+        """One HTTP exchange, if the circuit breaker allows it; outcomes are recorded by the caller."""
+        async with self._in_flight:
+            if not self._breaker.allow():
+                retry_after_s = self._breaker.retry_after_s
+                raise EvolutionUnavailable(
+                    f"Evolution circuit breaker is open; {method} {path} not attempted "
+                    f"(next trial in {retry_after_s:.1f}s)",
+                    retry_after_s=retry_after_s,
+                )
+            try:
+                return await http.request(method, path, json=body, timeout=timeout)
+            except httpx.TransportError:
+                raise
+            except BaseException:
+                # Cancelled or broken before an outcome: free the half-open trial slot.
+                self._breaker.release()
+                raise
+
+    def _timeout_for(self, blocking_delay_ms: Optional[int]) -> httpx.Timeout:
+        extra_s = (blocking_delay_ms or 0) / MS_PER_S
+        return httpx.Timeout(self._timeout_s, read=self._timeout_s + extra_s)
+
+    def _backoff_delay_s(self, attempt: int) -> float:
+        exponential = min(self._backoff_max_s, self._backoff_base_s * (2**attempt))
+        return exponential * self._random.uniform(1.0 - JITTER_FRACTION, 1.0)
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> Any:
+        body = _json_or_none(response)
+        if not response.is_success:
+            message = _error_message(body, response.reason_phrase or f"HTTP {response.status_code}")
+            raise EvolutionError(response.status_code, message, body)
+        if body is None and response.content.strip() not in (b"", b"null"):
+            raise EvolutionError(response.status_code, "Evolution answered with a body that is not JSON")
+        return body
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _plain(value: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
+    return dict(value) if value is not None else None
+
+
+def _put_if_set(body: dict[str, Any], **fields: Any) -> None:
+    body.update({name: value for name, value in fields.items() if value is not None})

@@ -1,0 +1,114 @@
+"""Configuration of the Evolution channel.
+
+Secrets and addresses come from environment variables (the contract's names);
+tunables come from the channel's block in credentials.yml, each with a default.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Any, Mapping, Optional
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EvolutionSettings:
+    # Where and who (environment).
+    evolution_url: str = "http://localhost:8080"
+    api_key: Optional[str] = None
+    instance: str = "solarprime"
+    webhook_token: Optional[str] = None
+    webhook_jwt_key: Optional[str] = None
+    webhook_hmac_secret: Optional[str] = None
+    redis_host: str = "localhost"
+    redis_port: int = 6379
+    redis_db: int = 0
+    redis_password: Optional[str] = None
+    redis_key_prefix: str = "aisdr"
+
+    # Behaviour (credentials.yml).
+    allow_unauthenticated: bool = False
+    max_body_bytes: int = 8 * MIB
+    # Evolution retries a webhook for ~20 minutes; a day of memory outlives that and a reconnect's replay.
+    dedupe_ttl_seconds: int = 24 * 3600
+    debounce_seconds: float = 2.5
+    # Offline backlog replayed on reconnect: older than this is history, not a conversation.
+    max_message_age_seconds: int = 600
+    rate_limit_per_minute: int = 60
+    rate_limit_per_hour: int = 1000
+    takeover_seconds: int = 1800
+    max_text_chars: int = 4096
+    typing_delay: bool = True
+    typing_ms_per_char: int = 30
+    typing_min_ms: int = 500
+    typing_max_ms: int = 4000
+    quote_replies: bool = False
+    mark_read: bool = True
+    http_timeout_seconds: float = 30.0
+    http_max_retries: int = 3
+    outbox_retry_seconds: float = 5.0
+    turn_max_attempts: int = 3
+    processing_lock_seconds: int = 300
+    rate_limit_notice: str = (
+        "Recebi muitas mensagens suas em pouco tempo 😅 Vou dar uma pausa e já te respondo."
+    )
+
+    @property
+    def auth_configured(self) -> bool:
+        return bool(self.webhook_token or self.webhook_jwt_key or self.webhook_hmac_secret)
+
+    @property
+    def redis_prefix(self) -> str:
+        return f"{self.redis_key_prefix}:evo"
+
+
+ENVIRONMENT = {
+    "evolution_url": "EVOLUTION_URL",
+    "api_key": "EVOLUTION_API_KEY",
+    "instance": "EVOLUTION_INSTANCE",
+    "webhook_token": "EVOLUTION_WEBHOOK_TOKEN",
+    "webhook_jwt_key": "EVOLUTION_WEBHOOK_JWT_KEY",
+    "webhook_hmac_secret": "WEBHOOK_HMAC_SECRET",
+    "redis_host": "REDIS_HOST",
+    "redis_port": "REDIS_PORT",
+    "redis_db": "REDIS_DB",
+    "redis_password": "REDIS_PASSWORD",
+    "redis_key_prefix": "REDIS_KEY_PREFIX",
+}
+TRUE_WORDS = {"1", "true", "yes", "on", "sim"}
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return str(value)
+
+
+def load_settings(
+    credentials: Optional[Mapping[str, Any]] = None, environ: Optional[Mapping[str, str]] = None
+) -> EvolutionSettings:
+    """Settings from credentials.yml's block and the environment (environment wins for its names)."""
+    environ = os.environ if environ is None else environ
+    credentials = dict(credentials or {})
+    known = {f.name: f for f in fields(EvolutionSettings)}
+    unknown = sorted(set(credentials) - set(known))
+    if unknown:
+        raise ValueError(f"unknown Evolution channel settings in credentials.yml: {unknown}")
+    defaults = EvolutionSettings()
+    values = {}
+    for name in known:
+        default = getattr(defaults, name)
+        raw = credentials.get(name)
+        env_name = ENVIRONMENT.get(name)
+        if env_name and environ.get(env_name) not in (None, ""):
+            raw = environ[env_name]
+        if raw is None or raw == "":
+            values[name] = default
+        else:
+            values[name] = raw if default is None else _coerce(raw, default)
+    return EvolutionSettings(**values)

@@ -1,0 +1,200 @@
+"""The channel's state in Redis: what was acknowledged, what is waiting, what was seen.
+
+A message is written here before the webhook is answered, so an answered
+webhook is never lost: the inbox of a conversation is trimmed only after its
+turn ran. Keys live under `<REDIS_KEY_PREFIX>:evo:`.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from redis import asyncio as aioredis
+
+# KEYS: seen, inbox, due, jid | ARGV: dedupe ttl, message json, due at, sender, reply jid
+ACCEPT_SCRIPT = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then
+  return 0
+end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+redis.call('SET', KEYS[4], ARGV[5])
+return 1
+"""
+
+# KEYS: inbox, due | ARGV: processed count, sender
+COMPLETE_SCRIPT = """
+redis.call('LTRIM', KEYS[1], ARGV[1], -1)
+if redis.call('LLEN', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+end
+return redis.call('LLEN', KEYS[1])
+"""
+
+# Only the holder may release a lock. KEYS: lock | ARGV: owner
+RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+JID_TTL_SECONDS = 90 * 24 * 3600
+RECEIPT_TTL_SECONDS = 30 * 24 * 3600
+BUTTONS_TTL_SECONDS = 24 * 3600
+MEDIA_TTL_SECONDS = 24 * 3600
+MINUTE, HOUR = 60, 3600
+
+
+class ChannelStore:
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self.redis = client
+        self.prefix = prefix
+        self._accept = client.register_script(ACCEPT_SCRIPT)
+        self._complete = client.register_script(COMPLETE_SCRIPT)
+        self._release = client.register_script(RELEASE_SCRIPT)
+
+    @classmethod
+    def connect(
+        cls, *, host: str, port: int, db: int, password: Optional[str], prefix: str
+    ) -> "ChannelStore":
+        client = aioredis.Redis(
+            host=host, port=port, db=db, password=password or None,
+            socket_timeout=5, socket_connect_timeout=5, decode_responses=True,
+        )
+        return cls(client, prefix)
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix,) + parts)
+
+    # --- inbound ------------------------------------------------------------------
+
+    async def accept(
+        self, *, instance: str, message_id: str, sender_id: str, reply_jid: str,
+        record: Dict[str, Any], due_at: float, dedupe_ttl: int,
+    ) -> bool:
+        """Records a message for its conversation; False when it was seen before."""
+        accepted = await self._accept(
+            keys=[self.key("seen", instance, message_id), self.key("inbox", sender_id),
+                  self.key("due"), self.key("jid", sender_id)],
+            args=[dedupe_ttl, json.dumps(record, ensure_ascii=False), due_at, sender_id, reply_jid],
+        )
+        return bool(accepted)
+
+    async def is_seen(self, instance: str, message_id: str) -> bool:
+        return bool(await self.redis.exists(self.key("seen", instance, message_id)))
+
+    async def mark_seen(self, instance: str, message_id: str, ttl: int) -> bool:
+        return bool(await self.redis.set(self.key("seen", instance, message_id), "1", nx=True, ex=ttl))
+
+    async def due_senders(self, now: float, limit: int = 100) -> List[str]:
+        return await self.redis.zrangebyscore(self.key("due"), "-inf", now, start=0, num=limit)
+
+    async def next_due_at(self) -> Optional[float]:
+        first = await self.redis.zrange(self.key("due"), 0, 0, withscores=True)
+        return first[0][1] if first else None
+
+    async def postpone(self, sender_id: str, due_at: float) -> None:
+        await self.redis.zadd(self.key("due"), {sender_id: due_at})
+
+    async def inbox(self, sender_id: str) -> List[Dict[str, Any]]:
+        return [json.loads(item) for item in await self.redis.lrange(self.key("inbox", sender_id), 0, -1)]
+
+    async def complete(self, sender_id: str, processed: int) -> int:
+        """Drops the first `processed` messages of the inbox; returns how many remain."""
+        return int(await self._complete(
+            keys=[self.key("inbox", sender_id), self.key("due")], args=[processed, sender_id]
+        ))
+
+    async def dead_letter(self, sender_id: str, records: Sequence[Dict[str, Any]]) -> None:
+        await self.redis.rpush(
+            self.key("dead"), *[json.dumps({"sender_id": sender_id, **r}, ensure_ascii=False) for r in records]
+        )
+
+    async def lock(self, sender_id: str, owner: str, seconds: int) -> bool:
+        return bool(await self.redis.set(self.key("lock", sender_id), owner, nx=True, ex=seconds))
+
+    async def unlock(self, sender_id: str, owner: str) -> None:
+        await self._release(keys=[self.key("lock", sender_id)], args=[owner])
+
+    async def reply_jid(self, sender_id: str) -> Optional[str]:
+        return await self.redis.get(self.key("jid", sender_id))
+
+    async def remember_jid(self, sender_id: str, jid: str) -> None:
+        await self.redis.set(self.key("jid", sender_id), jid, ex=JID_TTL_SECONDS)
+
+    async def store_media(self, message_id: str, base64_data: str) -> None:
+        await self.redis.set(self.key("media", message_id), base64_data, ex=MEDIA_TTL_SECONDS)
+
+    # --- rate limit and takeover ------------------------------------------------
+
+    async def count_message(self, sender_id: str, now: float) -> Tuple[int, int]:
+        """Counts a message in the sender's current minute and hour windows."""
+        minute_key = self.key("rate", sender_id, "m", str(int(now // MINUTE)))
+        hour_key = self.key("rate", sender_id, "h", str(int(now // HOUR)))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(minute_key).expire(minute_key, 2 * MINUTE)
+            pipe.incr(hour_key).expire(hour_key, 2 * HOUR)
+            per_minute, _, per_hour, _ = await pipe.execute()
+        return int(per_minute), int(per_hour)
+
+    async def claim_rate_notice(self, sender_id: str, now: float) -> bool:
+        """True once per sender and hour: the polite notice goes out only once."""
+        key = self.key("rate_notice", sender_id, str(int(now // HOUR)))
+        return bool(await self.redis.set(key, "1", nx=True, ex=HOUR))
+
+    async def pause_for_human(self, sender_id: str, seconds: int) -> None:
+        await self.redis.set(self.key("takeover", sender_id), str(time.time()), ex=seconds)
+
+    async def human_is_talking(self, sender_id: str) -> bool:
+        return bool(await self.redis.exists(self.key("takeover", sender_id)))
+
+    # --- buttons, receipts, connection ------------------------------------------
+
+    async def offer_buttons(self, sender_id: str, buttons: List[Dict[str, Any]]) -> None:
+        await self.redis.set(
+            self.key("buttons", sender_id), json.dumps(buttons, ensure_ascii=False), ex=BUTTONS_TTL_SECONDS
+        )
+
+    async def offered_buttons(self, sender_id: str) -> List[Dict[str, Any]]:
+        raw = await self.redis.get(self.key("buttons", sender_id))
+        return json.loads(raw) if raw else []
+
+    async def forget_buttons(self, sender_id: str) -> None:
+        await self.redis.delete(self.key("buttons", sender_id))
+
+    async def record_receipt(self, message_id: str, status: str, at: float) -> None:
+        key = self.key("receipt", message_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, status, at).expire(key, RECEIPT_TTL_SECONDS)
+            await pipe.execute()
+
+    async def receipts(self, message_id: str) -> Dict[str, str]:
+        return await self.redis.hgetall(self.key("receipt", message_id))
+
+    async def record_connection(self, state: str, reason: Optional[int], at: float) -> None:
+        await self.redis.hset(
+            self.key("connection"), mapping={"state": state, "reason": "" if reason is None else reason, "at": at}
+        )
+
+    # --- outbox: replies Evolution could not take yet ---------------------------
+
+    async def queue_outgoing(self, request: Dict[str, Any]) -> None:
+        await self.redis.rpush(self.key("outbox"), json.dumps(request, ensure_ascii=False))
+
+    async def peek_outgoing(self) -> Optional[Dict[str, Any]]:
+        raw = await self.redis.lindex(self.key("outbox"), 0)
+        return json.loads(raw) if raw else None
+
+    async def drop_outgoing(self) -> None:
+        await self.redis.lpop(self.key("outbox"))
+
+    async def outbox_size(self) -> int:
+        return int(await self.redis.llen(self.key("outbox")))
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+    async def close(self) -> None:
+        await self.redis.close()
