@@ -42,6 +42,7 @@ from connectors.evolution_payload import (
 from connectors.evolution_settings import EvolutionSettings, load_settings
 from connectors.evolution_store import ChannelStore
 from connectors.outbound import (
+    build_quoted,
     match_button_reply,
     media_file_name,
     mediatype_for,
@@ -87,6 +88,15 @@ def user_text_for(records: List[Dict[str, Any]], buttons: List[Dict[str, Any]]) 
     if buttons:
         return match_button_reply(text, buttons) or text
     return text
+
+
+def read_receipt_jid(record: Dict[str, Any]) -> str:
+    """Evolution drops read receipts for @lid keys: use the phone JID when known."""
+    jid = record["reply_jid"]
+    sender_id = record["sender_id"]
+    if jid.endswith("@lid") and not jid.startswith(f"{sender_id}@"):
+        return f"{sender_id}@s.whatsapp.net"
+    return jid
 
 
 def turn_metadata(records: List[Dict[str, Any]]) -> Dict[str, Any]:
@@ -230,11 +240,18 @@ async def deliver(client: EvolutionClient, store: ChannelStore, operation: str, 
     try:
         await getattr(client, operation)(**call)
     except EvolutionUnavailable as error:
+        if error.maybe_delivered:
+            # The request went out and timed out: resending could duplicate it (P12).
+            logger.error("evolution.send_uncertain op=%s: not resent to avoid a duplicate", operation)
+            return
         logger.warning("evolution.send_deferred op=%s reason=%s", operation, error)
         await _queue(store, operation, call)
     except EvolutionError as error:
         # A 4xx will not succeed on retry (unknown number, bad request): log and move on.
         logger.error("evolution.send_rejected op=%s status=%s", operation, error.status)
+    except (ValueError, TypeError) as error:
+        # A custom payload the client refuses (unsafe endpoint, unknown media type).
+        logger.error("evolution.send_invalid op=%s error=%s", operation, error)
 
 
 async def _queue(store: ChannelStore, operation: str, call: Dict[str, Any]) -> None:
@@ -256,6 +273,8 @@ class EvolutionInput(InputChannel):
         return cls(load_settings(credentials))
 
     def __init__(self, settings: EvolutionSettings) -> None:
+        if not settings.api_key:
+            raise ValueError("The Evolution channel needs EVOLUTION_API_KEY to send replies.")
         if not settings.auth_configured:
             if not settings.allow_unauthenticated:
                 raise ValueError(
@@ -564,7 +583,7 @@ class EvolutionInput(InputChannel):
         if buttons and text != "\n".join(r["text"] for r in records if r.get("text")):
             await self.store.forget_buttons(sender_id)
         last = records[-1]
-        quoted = {"key": {"id": last["message_id"]}, "message": {"conversation": last.get("text") or ""}}
+        quoted = build_quoted(last["message_id"], remote_jid=last["reply_jid"], text=last.get("text"))
         output = EvolutionOutput(self.client, self.store, self.settings, reply_jid=last["reply_jid"], quoted=quoted)
         if self.settings.mark_read:
             asyncio.create_task(self._mark_read(records))
@@ -583,7 +602,7 @@ class EvolutionInput(InputChannel):
     async def _mark_read(self, records: List[Dict[str, Any]]) -> None:
         for record in records:
             try:
-                await self.client.mark_as_read(record["reply_jid"], record["message_id"])
+                await self.client.mark_as_read(read_receipt_jid(record), record["message_id"])
             except (EvolutionError, EvolutionUnavailable) as error:
                 logger.debug("evolution.mark_read_failed error=%s", type(error).__name__)
 
@@ -615,8 +634,10 @@ class EvolutionInput(InputChannel):
                         break
                     try:
                         await getattr(self.client, queued["operation"])(**queued["call"])
-                    except EvolutionUnavailable:
-                        break  # still down: try again later, order kept
+                    except EvolutionUnavailable as error:
+                        if not error.maybe_delivered:
+                            break  # still down: try again later, order kept
+                        logger.error("evolution.queued_send_uncertain: not resent to avoid a duplicate")
                     except EvolutionError as error:
                         logger.error("evolution.queued_send_rejected status=%s", error.status)
                     await self.store.drop_outgoing()

@@ -56,7 +56,8 @@ def body_signature(secret: str, body: bytes) -> str:
 def _signature_valid(headers: Mapping[str, str], body: bytes, secret: str) -> bool:
     presented = (headers.get(SIGNATURE_HEADER) or "").strip().lower()
     presented = presented.removeprefix("sha256=")
-    return bool(presented) and hmac.compare_digest(presented, body_signature(secret, body))
+    # Bytes: compare_digest raises TypeError on non-ASCII str, and header values may hold any latin-1 char.
+    return bool(presented) and hmac.compare_digest(presented.encode(), body_signature(secret, body).encode())
 
 
 def verify_webhook(

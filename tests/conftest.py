@@ -62,16 +62,16 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("server-logs")
 
 
-@pytest.fixture(scope="session")
-def redis_server(logs_dir: Path) -> Iterator[RedisInfo]:
+def launch_redis(directory: Path, port: int = 0) -> "tuple[subprocess.Popen, RedisInfo]":
+    """A private redis-server on loopback; nothing kept on disk."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed: run `make setup` (or apt-get install redis-server)")
-    port = free_port()
+    port = port or free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(logs_dir)],
-        stdout=open(logs_dir / "redis.log", "w"),
+         "--dir", str(directory)],
+        stdout=open(directory / f"redis-{port}.log", "w"),
         stderr=subprocess.STDOUT,
     )
     client = redis.Redis(host="127.0.0.1", port=port)
@@ -79,12 +79,17 @@ def redis_server(logs_dir: Path) -> Iterator[RedisInfo]:
     while True:
         try:
             client.ping()
-            break
+            return process, RedisInfo("127.0.0.1", port)
         except redis.ConnectionError:
             if time.monotonic() > deadline or process.poll() is not None:
                 pytest.fail("redis-server did not start")
             time.sleep(0.1)
-    yield RedisInfo("127.0.0.1", port)
+
+
+@pytest.fixture(scope="session")
+def redis_server(logs_dir: Path) -> Iterator[RedisInfo]:
+    process, info = launch_redis(logs_dir)
+    yield info
     process.terminate()
     process.wait()
 

@@ -110,5 +110,10 @@ class WhatsAppLead:
         response.raise_for_status()
         return response.json()
 
+    def wait_for_user_events(self, count: int, timeout_s: float = REPLY_WAIT_S) -> List[Dict[str, Any]]:
+        """The tracker is saved when its turn ends, a moment after the replies went out."""
+        assert self.fake.wait_for(lambda: len(self.user_events()) >= count, timeout_s)
+        return self.user_events()
+
     def user_events(self) -> List[Dict[str, Any]]:
         return [e for e in self.tracker()["events"] if e["event"] == "user"]
