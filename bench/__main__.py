@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import nlu
+from bench import channel, nlu
 
-PARTS = {"nlu": nlu.main}
+PARTS = {"nlu": nlu.main, "channel": channel.main}
 
 
 def main(argv: list) -> int:

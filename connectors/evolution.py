@@ -40,7 +40,7 @@ from connectors.evolution_payload import (
     parse_webhook_body,
 )
 from connectors.evolution_settings import EvolutionSettings, load_settings
-from connectors.evolution_store import ChannelStore
+from connectors.evolution_store import Admission, ChannelStore
 from connectors.outbound import (
     build_quoted,
     match_button_reply,
@@ -406,33 +406,33 @@ class EvolutionInput(InputChannel):
         if message.timestamp and now - message.timestamp > self.settings.max_message_age_seconds:
             logger.info("evolution.message_ignored reason=stale sender=%s", mask_phone(message.sender_id))
             return _ok("ignored", reason="stale")
+        instance = envelope.instance or self.settings.instance
         try:
-            if await self.store.is_seen(envelope.instance or self.settings.instance, message.message_id):
-                return _ok("duplicate")
-            if await self._over_rate_limit(message, now):
-                await self.store.mark_seen(
-                    envelope.instance or self.settings.instance, message.message_id,
-                    self.settings.dedupe_ttl_seconds,
-                )
-                return _ok("ignored", reason="rate_limited")
             media = inline_base64(envelope.data)
             if media:
                 await self.store.store_media(message.message_id, media)
-            accepted = await self.store.accept(
-                instance=envelope.instance or self.settings.instance,
+            admission = await self.store.accept(
+                instance=instance,
                 message_id=message.message_id,
                 sender_id=message.sender_id,
                 reply_jid=message.reply_jid,
                 record=inbox_record(message, envelope.instance, now),
                 due_at=now + self.settings.debounce_seconds,
                 dedupe_ttl=self.settings.dedupe_ttl_seconds,
+                now=now,
+                max_per_minute=self.settings.rate_limit_per_minute,
+                max_per_hour=self.settings.rate_limit_per_hour,
             )
+            if admission.status == "rate_limited":
+                await self._rate_limited(message, admission, now)
         except RedisError as error:
             # Not recorded: a 5xx makes Evolution deliver it again later.
             logger.error("evolution.message_not_recorded status=503 error=%s", type(error).__name__)
             return _error(503, "message could not be recorded")
-        if not accepted:
+        if admission.status == "duplicate":
             return _ok("duplicate")
+        if admission.status == "rate_limited":
+            return _ok("ignored", reason="rate_limited")
         logger.info(
             "evolution.message_accepted sender=%s kind=%s", mask_phone(message.sender_id), message.kind
         )
@@ -454,18 +454,14 @@ class EvolutionInput(InputChannel):
         )
         return _ok("takeover")
 
-    async def _over_rate_limit(self, message: InboundMessage, now: float) -> bool:
-        per_minute, per_hour = await self.store.count_message(message.sender_id, now)
-        if per_minute <= self.settings.rate_limit_per_minute and per_hour <= self.settings.rate_limit_per_hour:
-            return False
+    async def _rate_limited(self, message: InboundMessage, admission: Admission, now: float) -> None:
         logger.warning(
             "evolution.rate_limited sender=%s per_minute=%d per_hour=%d",
-            mask_phone(message.sender_id), per_minute, per_hour,
+            mask_phone(message.sender_id), admission.per_minute, admission.per_hour,
         )
         if await self.store.claim_rate_notice(message.sender_id, now):
             output = EvolutionOutput(self.client, self.store, self.settings, reply_jid=message.reply_jid)
             asyncio.create_task(output.send_text_message(message.sender_id, self.settings.rate_limit_notice))
-        return True
 
     async def _on_receipt(self, envelope: Envelope) -> HTTPResponse:
         receipt = parse_receipt(envelope.data)
@@ -502,12 +498,15 @@ class EvolutionInput(InputChannel):
             wait = IDLE_POLL_SECONDS
             try:
                 now = time.time()
-                for sender_id in await self.store.due_senders(now):
-                    if sender_id not in self._in_flight:
+                free = self.settings.max_concurrent_turns - len(self._in_flight)
+                if free > 0:
+                    due = await self.store.due_senders(now, limit=free + len(self._in_flight))
+                    for sender_id in [s for s in due if s not in self._in_flight][:free]:
                         self._in_flight.add(sender_id)
                         asyncio.create_task(self._process(sender_id))
                 next_due = await self.store.next_due_at()
-                if next_due is not None:
+                at_capacity = len(self._in_flight) >= self.settings.max_concurrent_turns
+                if next_due is not None and not at_capacity:
                     wait = min(IDLE_POLL_SECONDS, max(0.01, next_due - time.time()))
             except RedisError as error:
                 logger.error("evolution.worker_redis_error error=%s", type(error).__name__)
@@ -551,6 +550,8 @@ class EvolutionInput(InputChannel):
             except RedisError:
                 pass
             self._in_flight.discard(sender_id)
+            if self._wakeup is not None:
+                self._wakeup.set()  # a slot is free for the next conversation
 
     async def _renew_lease(self, sender_id: str, owner: str) -> None:
         while True:

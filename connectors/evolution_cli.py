@@ -74,5 +74,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (EvolutionError, EvolutionUnavailable) as error:
         print(f"error: Evolution refused or is unreachable: {error}", file=sys.stderr)
         return 1
+    except ValueError as error:
+        # A malformed --url or EVOLUTION_URL: the client refuses it before any request.
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(json.dumps(masked(stored), indent=2, ensure_ascii=False))
     return 0

@@ -49,6 +49,9 @@ class EvolutionSettings:
     http_max_retries: int = 3
     outbox_retry_seconds: float = 5.0
     turn_max_attempts: int = 3
+    # Turns are CPU-bound and share the event loop with the webhook: a cap keeps
+    # acknowledgements fast under load without lowering throughput.
+    max_concurrent_turns: int = 4
     processing_lock_seconds: int = 300
     rate_limit_notice: str = (
         "Recebi muitas mensagens suas em pouco tempo 😅 Vou dar uma pausa e já te respondo."
@@ -110,5 +113,6 @@ def load_settings(
         if raw is None or raw == "":
             values[name] = default
         else:
-            values[name] = raw if default is None else _coerce(raw, default)
+            # Optional fields are strings (secrets, passwords): YAML may have read `12345` as an int.
+            values[name] = str(raw) if default is None else _coerce(raw, default)
     return EvolutionSettings(**values)

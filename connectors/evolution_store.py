@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence
 
 from redis import asyncio as aioredis
 
-# KEYS: seen, inbox, due, jid | ARGV: dedupe ttl, message json, due at, sender, reply jid
-ACCEPT_SCRIPT = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then
-  return 0
+# One round trip per webhook: dedupe, rate windows and the inbox, atomically.
+# KEYS: seen, inbox, due, jid, rate minute, rate hour
+# ARGV: dedupe ttl, message json, due at, sender, reply jid, jid ttl, max per minute, max per hour
+ADMIT_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {'duplicate', 0, 0}
+end
+local per_minute = redis.call('INCR', KEYS[5])
+redis.call('EXPIRE', KEYS[5], 120)
+local per_hour = redis.call('INCR', KEYS[6])
+redis.call('EXPIRE', KEYS[6], 7200)
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+if per_minute > tonumber(ARGV[7]) or per_hour > tonumber(ARGV[8]) then
+  return {'rate_limited', per_minute, per_hour}
 end
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
-redis.call('SET', KEYS[4], ARGV[5])
-return 1
+redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
+return {'accepted', per_minute, per_hour}
 """
 
 # KEYS: inbox, due | ARGV: processed count, sender
@@ -41,17 +52,29 @@ return 0
 """
 
 JID_TTL_SECONDS = 90 * 24 * 3600
+UNLIMITED = 2**62
 RECEIPT_TTL_SECONDS = 30 * 24 * 3600
 BUTTONS_TTL_SECONDS = 24 * 3600
 MEDIA_TTL_SECONDS = 24 * 3600
 MINUTE, HOUR = 60, 3600
 
 
+@dataclass(frozen=True)
+class Admission:
+    status: str  # "accepted" | "duplicate" | "rate_limited"
+    per_minute: int
+    per_hour: int
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+
 class ChannelStore:
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self.redis = client
         self.prefix = prefix
-        self._accept = client.register_script(ACCEPT_SCRIPT)
+        self._admit = client.register_script(ADMIT_SCRIPT)
         self._complete = client.register_script(COMPLETE_SCRIPT)
         self._release = client.register_script(RELEASE_SCRIPT)
 
@@ -72,21 +95,21 @@ class ChannelStore:
 
     async def accept(
         self, *, instance: str, message_id: str, sender_id: str, reply_jid: str,
-        record: Dict[str, Any], due_at: float, dedupe_ttl: int,
-    ) -> bool:
-        """Records a message for its conversation; False when it was seen before."""
-        accepted = await self._accept(
+        record: Dict[str, Any], due_at: float, dedupe_ttl: int, now: Optional[float] = None,
+        max_per_minute: Optional[int] = None, max_per_hour: Optional[int] = None,
+    ) -> "Admission":
+        """Records a message for its conversation, unless it was seen before or its
+        sender is over a rate limit (a rate-limited message counts as seen)."""
+        now = time.time() if now is None else now
+        status, per_minute, per_hour = await self._admit(
             keys=[self.key("seen", instance, message_id), self.key("inbox", sender_id),
-                  self.key("due"), self.key("jid", sender_id)],
-            args=[dedupe_ttl, json.dumps(record, ensure_ascii=False), due_at, sender_id, reply_jid],
+                  self.key("due"), self.key("jid", sender_id),
+                  self.key("rate", sender_id, "m", str(int(now // MINUTE))),
+                  self.key("rate", sender_id, "h", str(int(now // HOUR)))],
+            args=[dedupe_ttl, json.dumps(record, ensure_ascii=False), due_at, sender_id, reply_jid,
+                  JID_TTL_SECONDS, max_per_minute or UNLIMITED, max_per_hour or UNLIMITED],
         )
-        return bool(accepted)
-
-    async def is_seen(self, instance: str, message_id: str) -> bool:
-        return bool(await self.redis.exists(self.key("seen", instance, message_id)))
-
-    async def mark_seen(self, instance: str, message_id: str, ttl: int) -> bool:
-        return bool(await self.redis.set(self.key("seen", instance, message_id), "1", nx=True, ex=ttl))
+        return Admission(status, int(per_minute), int(per_hour))
 
     async def due_senders(self, now: float, limit: int = 100) -> List[str]:
         return await self.redis.zrangebyscore(self.key("due"), "-inf", now, start=0, num=limit)
@@ -128,16 +151,6 @@ class ChannelStore:
         await self.redis.set(self.key("media", message_id), base64_data, ex=MEDIA_TTL_SECONDS)
 
     # --- rate limit and takeover ------------------------------------------------
-
-    async def count_message(self, sender_id: str, now: float) -> Tuple[int, int]:
-        """Counts a message in the sender's current minute and hour windows."""
-        minute_key = self.key("rate", sender_id, "m", str(int(now // MINUTE)))
-        hour_key = self.key("rate", sender_id, "h", str(int(now // HOUR)))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(minute_key).expire(minute_key, 2 * MINUTE)
-            pipe.incr(hour_key).expire(hour_key, 2 * HOUR)
-            per_minute, _, per_hour, _ = await pipe.execute()
-        return int(per_minute), int(per_hour)
 
     async def claim_rate_notice(self, sender_id: str, now: float) -> bool:
         """True once per sender and hour: the polite notice goes out only once."""

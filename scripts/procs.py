@@ -82,6 +82,46 @@ def start_server(
     raise StartupError(f"{name} did not become ready at {url + ready_path}:\n{server.log_tail()}")
 
 
+@dataclass
+class RedisProcess:
+    process: subprocess.Popen
+    host: str
+    port: int
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
+
+
+def start_redis(log_dir: Path, port: int = 0) -> RedisProcess:
+    """A private redis-server on loopback; nothing kept on disk."""
+    import shutil
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise StartupError("redis-server is not installed: run `make setup` (or apt-get install redis-server)")
+    port = port or free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(log_dir)],
+        stdout=open(log_dir / f"redis-{port}.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
+    client = redis.Redis(host="127.0.0.1", port=port)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.ping()
+            return RedisProcess(process, "127.0.0.1", port)
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise StartupError("redis-server did not start")
+            time.sleep(0.1)
+
+
 def start_action_server(log_dir: Path) -> Server:
     port = free_port()
     return start_server(

@@ -6,22 +6,19 @@ tracker and lock stores of endpoints.yml (the production configuration).
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-import redis
 
 from scripts.procs import (
     Server,
     StartupError,
-    free_port,
     start_action_server,
     start_rasa_server,
+    start_redis,
     write_credentials,
 )
 from tests.fake_evolution import FakeEvolution
@@ -64,26 +61,11 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def launch_redis(directory: Path, port: int = 0) -> "tuple[subprocess.Popen, RedisInfo]":
     """A private redis-server on loopback; nothing kept on disk."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: run `make setup` (or apt-get install redis-server)")
-    port = port or free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(directory)],
-        stdout=open(directory / f"redis-{port}.log", "w"),
-        stderr=subprocess.STDOUT,
-    )
-    client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.ping()
-            return process, RedisInfo("127.0.0.1", port)
-        except redis.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail("redis-server did not start")
-            time.sleep(0.1)
+    try:
+        redis_process = start_redis(directory, port)
+    except StartupError as error:
+        pytest.fail(str(error))
+    return redis_process.process, RedisInfo(redis_process.host, redis_process.port)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ UTF-8, non-ASCII left as is).
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 INSTANCE = "solarprime"
 INSTANCE_ID = "0b9c5f3e-6a1d-4c0e-9d7e-2f4a8b1c6e33"

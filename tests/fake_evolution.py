@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import base64
 import binascii
 import json
@@ -216,6 +217,7 @@ class FakeEvolution:
         self._instance_id = str(uuid.uuid4())
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
+        self._text_counts: collections.Counter = collections.Counter()
         self._sent_messages: dict[str, dict[str, Any]] = {}
         self._fail_remaining = 0
         self._fail_status = HTTP_INTERNAL_ERROR
@@ -376,15 +378,23 @@ class FakeEvolution:
                 return False
             await asyncio.sleep(WAIT_POLL_INTERVAL_S)
 
+    def sent_text_count(self, number: str) -> int:
+        """How many texts sendText accepted for ``number``: ``len(sent_texts(number))`` in O(1),
+        for pollers that must not load the machine they measure."""
+        with self._lock:
+            return self._text_counts[to_jid(number)]
+
     def clear(self) -> None:
         """Forget the recorded requests."""
         with self._lock:
             self._requests.clear()
+            self._text_counts.clear()
 
     def reset(self) -> None:
         """Forget the requests and undo every injection and state change."""
         with self._lock:
             self._requests.clear()
+            self._text_counts.clear()
             self._sent_messages.clear()
             self._fail_remaining = 0
             self._fail_status = HTTP_INTERNAL_ERROR
@@ -472,6 +482,8 @@ class FakeEvolution:
             response = await handler(request)
         with self._lock:
             record.status = response.status
+            if record.action == "sendText" and response.status == HTTP_CREATED and isinstance(body, dict):
+                self._text_counts[to_jid(str(body.get("number", "")))] += 1
         logger.info("%s %s -> %d", request.method, request.path, response.status)
         return response
 

@@ -3,7 +3,6 @@ being killed (-9) before or during its turn. These tests own their Rasa server
 and Redis, so they can break them."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Iterator
 

@@ -11,7 +11,7 @@ import pytest
 import redis as redis_lib
 
 from tests import evolution_samples as samples
-from tests.conftest import EVOLUTION_API_KEY, EVOLUTION_INSTANCE, WEBHOOK_TOKEN
+from tests.conftest import EVOLUTION_INSTANCE, WEBHOOK_TOKEN
 from tests.hostile_webhooks import HOSTILE_BODIES
 from tests.integration.whatsapp import (
     REPLY_WAIT_S,
