@@ -12,6 +12,7 @@ Register it in credentials.yml as `connectors.evolution.EvolutionInput`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -36,7 +37,6 @@ from connectors.evolution_payload import (
     mask_phone,
     parse_connection_update,
     parse_receipt,
-    parse_upsert,
     parse_webhook_body,
 )
 from connectors.evolution_settings import EvolutionSettings, load_settings
@@ -329,6 +329,10 @@ class EvolutionInput(InputChannel):
 
         @webhook.listener("after_server_start")
         async def start_worker(app: Any, loop: Any) -> None:
+            # The model and TensorFlow leave millions of long-lived objects; a full
+            # garbage collection walking them stalls every webhook for 100+ ms.
+            # Freezing what exists now keeps collections to what requests allocate.
+            gc.freeze()
             self._app = app
             self._wakeup = asyncio.Event()
             self._tasks = [
@@ -394,7 +398,7 @@ class EvolutionInput(InputChannel):
     # --- events -------------------------------------------------------------------
 
     async def _on_upsert(self, envelope: Envelope) -> HTTPResponse:
-        result = parse_upsert(envelope.data, own_jid=envelope.sender)
+        result = envelope.upsert
         if isinstance(result, Ignored):
             logger.debug("evolution.message_ignored reason=%s", result.reason)
             return _ok("ignored", reason=result.reason)
@@ -433,7 +437,8 @@ class EvolutionInput(InputChannel):
             return _ok("duplicate")
         if admission.status == "rate_limited":
             return _ok("ignored", reason="rate_limited")
-        logger.info(
+        # Debug only: this runs on every webhook; the turn itself is logged at info.
+        logger.debug(
             "evolution.message_accepted sender=%s kind=%s", mask_phone(message.sender_id), message.kind
         )
         if self._wakeup is not None:
@@ -586,6 +591,7 @@ class EvolutionInput(InputChannel):
         last = records[-1]
         quoted = build_quoted(last["message_id"], remote_jid=last["reply_jid"], text=last.get("text"))
         output = EvolutionOutput(self.client, self.store, self.settings, reply_jid=last["reply_jid"], quoted=quoted)
+        logger.info("evolution.turn sender=%s messages=%d", mask_phone(sender_id), len(records))
         if self.settings.mark_read:
             asyncio.create_task(self._mark_read(records))
         assert self._on_new_message is not None

@@ -259,6 +259,8 @@ class Envelope:
     # The connected account's own JID (absent before pairing): pass it to
     # parse_upsert(own_jid=...) so an own LID alias is never taken for the contact.
     sender: Optional[str] = None
+    # For messages.upsert: parse_upsert(data, own_jid=sender), done once while validating.
+    upsert: Optional[Union["InboundMessage", "OwnMessage", "Ignored"]] = None
 
 
 def _checked_event_name(value: Any, what: str) -> str:
@@ -320,18 +322,18 @@ def parse_webhook_body(raw: bytes, *, path_event: Optional[str] = None) -> Envel
         raise PayloadError("body is not a JSON object")
     event = _resolve_event(body, path_event)
     data = _event_data(body, event)
-    envelope = Envelope(
+    sender = _valid_jid_text(body.get("sender"))
+    # An upsert is parsed here, so a broken one is a 400 now rather than a
+    # failure after the channel has answered 200.
+    upsert = parse_upsert(data, own_jid=sender) if event == "messages.upsert" else None
+    return Envelope(
         event=event,
         instance=_instance_name(body.get("instance")),
         data=data,
         date_time=_short_text(body.get("date_time"), 64),
-        sender=_valid_jid_text(body.get("sender")),
+        sender=sender,
+        upsert=upsert,
     )
-    if event == "messages.upsert":
-        # Parsed once here only to validate, so a broken upsert is a 400 now
-        # rather than a failure after the channel has answered 200.
-        parse_upsert(data)
-    return envelope
 
 
 # --- JIDs ---------------------------------------------------------------------------

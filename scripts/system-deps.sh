@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages the project needs (Tesseract with Portuguese,
-# Redis) with apt-get when it can; otherwise prints the exact command to run.
+# Redis, wrk for the benchmarks) with apt-get when it can; otherwise prints the
+# exact command to run.
 # Never fails the build: what is missing only disables the parts that need it.
 set -uo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # load generator of `make bench`
 if ! command -v tesseract >/dev/null 2>&1; then
   missing+=(tesseract-ocr tesseract-ocr-por)
 elif ! tesseract --list-langs 2>/dev/null | grep -qx por; then

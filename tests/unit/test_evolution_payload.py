@@ -163,7 +163,9 @@ def test_envelope_fields_come_from_the_body():
         data=upsert()["data"],
         date_time=samples.DATE_TIME,
         sender=OWN_JID,
+        upsert=parse_upsert(upsert()["data"], own_jid=OWN_JID),
     )
+    assert envelope.upsert.text == "Oi, quero um orçamento"
 
 
 @pytest.mark.parametrize("spelling", ["messages.upsert", "MESSAGES_UPSERT", "messages-upsert"])
