@@ -94,6 +94,23 @@ def fake_evolution() -> Iterator[FakeEvolution]:
     fake.stop()
 
 
+@pytest.fixture(scope="module")
+def own_fake_evolution() -> Iterator[FakeEvolution]:
+    """A fake Evolution of the module's own, for tests that break or inspect it."""
+    with FakeEvolution(api_key=EVOLUTION_API_KEY, instance=EVOLUTION_INSTANCE) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(own_fake_evolution: FakeEvolution) -> Iterator[FakeEvolution]:
+    """The module's fake, up and with nothing recorded or injected, for each test."""
+    own_fake_evolution.come_back()
+    own_fake_evolution.reset()
+    yield own_fake_evolution
+    own_fake_evolution.come_back()
+    own_fake_evolution.reset()
+
+
 def server_env(redis: RedisInfo, fake: FakeEvolution) -> dict:
     return {
         "REDIS_HOST": redis.host,

@@ -6,16 +6,17 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Dict, Optional
 
 import pytest
 
 from connectors.evolution_cli import EVENTS, WEBHOOK_PATH
+from tests.conftest import EVOLUTION_API_KEY, EVOLUTION_INSTANCE
 from tests.fake_evolution import FakeEvolution
 
 ROOT = Path(__file__).resolve().parents[2]
-API_KEY = "cli-test-api-key"
-INSTANCE = "solarprime"
+API_KEY = EVOLUTION_API_KEY
+INSTANCE = EVOLUTION_INSTANCE
 JWT_KEY = "cli-jwt-key-long-enough-for-hs256-0123456789"
 WEBHOOK_TOKEN = "cli-static-webhook-token-0123456789"
 PUBLIC_URL = "https://bot.example.com"
@@ -28,21 +29,6 @@ CHANNEL_VARIABLES = (
     "EVOLUTION_WEBHOOK_JWT_KEY", "WEBHOOK_HMAC_SECRET", "REDIS_HOST", "REDIS_PORT", "REDIS_DB",
     "REDIS_PASSWORD", "REDIS_KEY_PREFIX",
 )
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeEvolution]:
-    with FakeEvolution(api_key=API_KEY, instance=INSTANCE) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeEvolution) -> Iterator[FakeEvolution]:
-    server.come_back()
-    server.reset()
-    yield server
-    server.come_back()
-    server.reset()
 
 
 def run_cli(env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:

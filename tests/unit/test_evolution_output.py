@@ -8,10 +8,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional
 
@@ -32,10 +28,11 @@ from connectors.evolution_settings import EvolutionSettings, load_settings
 from connectors.evolution_store import ChannelStore
 from connectors.outbound import build_quoted
 from tests import evolution_samples as samples
+from tests.conftest import EVOLUTION_API_KEY, EVOLUTION_INSTANCE
 from tests.fake_evolution import FakeEvolution
 
-API_KEY = "test-key"
-INSTANCE = "solarprime"
+API_KEY = EVOLUTION_API_KEY
+INSTANCE = EVOLUTION_INSTANCE
 SENDER = "5511987654321"
 JID = f"{SENDER}@s.whatsapp.net"
 LID_JID = "214748364712345@lid"
@@ -46,54 +43,10 @@ BUTTONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not on PATH")
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path_factory.mktemp("redis-output"))],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    probe = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            probe.ping()
-            break
-        except redis.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
-    probe.close()
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeEvolution]:
-    with FakeEvolution(api_key=API_KEY, instance=INSTANCE) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(server: FakeEvolution) -> Iterator[FakeEvolution]:
-    server.come_back()
-    server.reset()
-    yield server
-    server.come_back()
-    server.reset()
+def redis_port(redis_server) -> int:
+    """The session's private Redis (tests/conftest.py); each test has its own key prefix."""
+    return redis_server.port
 
 
 @pytest.fixture

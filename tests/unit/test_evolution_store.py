@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import socket
-import subprocess
 import time
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Iterator
@@ -35,40 +32,10 @@ HOUR_START = 1_761_055_200.0
 assert HOUR_START % HOUR == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not on PATH")
-    port = _free_port()
-    directory = tmp_path_factory.mktemp("redis-store")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(directory)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    probe = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            probe.ping()
-            break
-        except redis.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
-    probe.close()
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
+def redis_port(redis_server) -> int:
+    """The session's private Redis (tests/conftest.py); each test has its own key prefix."""
+    return redis_server.port
 
 
 @pytest.fixture
