@@ -39,6 +39,7 @@ from connectors.evolution_payload import (
     parse_receipt,
     parse_webhook_body,
 )
+from connectors.evolution_health import detailed_health, missing, readiness, token_matches
 from connectors.evolution_settings import EvolutionSettings, load_settings
 from connectors.evolution_store import Admission, ChannelStore
 from connectors.outbound import (
@@ -67,6 +68,11 @@ TURN_RETRY_BACKOFF_SECONDS = 5.0
 
 def _ok(status: str, **extra: Any) -> HTTPResponse:
     return response.json({"status": status, **extra}, status=200)
+
+
+def _bearer_token(request: Request) -> Optional[str]:
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
 
 def _error(status_code: int, reason: str) -> HTTPResponse:
@@ -286,6 +292,7 @@ class EvolutionInput(InputChannel):
         self.settings = settings
         self.node_id = f"{os.uname().nodename}:{os.getpid()}"
         self.connection: Dict[str, Any] = {"state": None, "status_reason": None, "at": None}
+        self.started_at = time.time()
         self._store: Optional[ChannelStore] = None
         self._client: Optional[EvolutionClient] = None
         self._on_new_message: Optional[Callable[[UserMessage], Awaitable[Any]]] = None
@@ -350,6 +357,31 @@ class EvolutionInput(InputChannel):
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok", "whatsapp": self.connection})
+
+        @webhook.route("/ready", methods=["GET"])
+        async def ready(request: Request) -> HTTPResponse:
+            agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+            checks = await readiness(agent, self.store, self.settings.action_server_url)
+            absent = missing(checks)
+            body = {
+                "status": "not_ready" if absent else "ready",
+                "missing": absent,
+                "checks": {name: asdict(check) for name, check in checks.items()},
+            }
+            return response.json(body, status=503 if absent else 200)
+
+        @webhook.route("/health", methods=["GET"])
+        async def detailed(request: Request) -> HTTPResponse:
+            presented = _bearer_token(request) or request.args.get("token")
+            if not token_matches(presented, self.settings.rasa_auth_token):
+                return _error(401, "token required")
+            report = await detailed_health(
+                agent=getattr(getattr(self._app, "ctx", None), "agent", None),
+                store=self.store, client=self.client,
+                action_endpoint_url=self.settings.action_server_url,
+                last_connection_update=self.connection, started_at=self.started_at,
+            )
+            return response.json(report)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

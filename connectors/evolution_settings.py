@@ -26,6 +26,8 @@ class EvolutionSettings:
     redis_db: int = 0
     redis_password: Optional[str] = None
     redis_key_prefix: str = "aisdr"
+    rasa_auth_token: Optional[str] = None
+    action_server_url: str = "http://localhost:5055/webhook"
 
     # Behaviour (credentials.yml).
     allow_unauthenticated: bool = False
@@ -78,6 +80,8 @@ ENVIRONMENT = {
     "redis_db": "REDIS_DB",
     "redis_password": "REDIS_PASSWORD",
     "redis_key_prefix": "REDIS_KEY_PREFIX",
+    "rasa_auth_token": "RASA_AUTH_TOKEN",
+    "action_server_url": "ACTION_SERVER_URL",
 }
 TRUE_WORDS = {"1", "true", "yes", "on", "sim"}
 

@@ -28,6 +28,7 @@ WEBHOOK_TOKEN = "test-webhook-token"
 WEBHOOK_JWT_KEY = "test-jwt-key-long-enough-for-hs256-0123456789"
 WEBHOOK_HMAC_SECRET = "test-hmac-secret"
 EVOLUTION_API_KEY = "test-key"
+RASA_AUTH_TOKEN = "test-rasa-token"
 EVOLUTION_INSTANCE = "solarprime"
 
 # The channel as production configures it, with windows short enough for tests.
@@ -124,6 +125,7 @@ def server_env(redis: RedisInfo, fake: FakeEvolution) -> dict:
         "EVOLUTION_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
         "EVOLUTION_WEBHOOK_JWT_KEY": WEBHOOK_JWT_KEY,
         "WEBHOOK_HMAC_SECRET": WEBHOOK_HMAC_SECRET,
+        "RASA_AUTH_TOKEN": RASA_AUTH_TOKEN,
     }
 
 

@@ -144,6 +144,8 @@ class FakeOpenAI:
             return
         if self._runner is not None:
             self._call(self._runner.cleanup())
+        # Handlers still sleeping under injected latency: end them before the loop goes.
+        self._call(_cancel_pending_tasks())
         loop.call_soon_threadsafe(loop.stop)
         thread.join(CONTROL_TIMEOUT_S)
         loop.close()
@@ -317,6 +319,14 @@ class FakeOpenAI:
                 param="response_format",
             )
         return None
+
+
+async def _cancel_pending_tasks() -> None:
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 # --------------------------------------------------------------------------- command line

@@ -74,6 +74,9 @@ def test_redis_down_answers_503_so_evolution_retries_and_nothing_crashes(stack):
         assert lead.post(body).status_code == 503
         health = httpx.get(f"{stack.server.url}/webhooks/evolution/", timeout=10)
         assert health.status_code == 200
+        ready = httpx.get(f"{stack.server.url}/webhooks/evolution/ready", timeout=10)
+        assert ready.status_code == 503
+        assert ready.json()["missing"] == ["redis"]
     finally:
         stack.start_redis()
     # Evolution's retry of the same delivery is then taken and answered.

@@ -11,7 +11,7 @@ import pytest
 import redis as redis_lib
 
 from tests import evolution_samples as samples
-from tests.conftest import EVOLUTION_INSTANCE, WEBHOOK_TOKEN
+from tests.conftest import EVOLUTION_INSTANCE, RASA_AUTH_TOKEN, WEBHOOK_TOKEN
 from tests.hostile_webhooks import HOSTILE_BODIES
 from tests.integration.whatsapp import (
     REPLY_WAIT_S,
@@ -304,6 +304,28 @@ def test_connection_close_is_shown_by_the_health_route(lead, rasa_server):
     lead.post(samples.envelope("connection.update", {"instance": EVOLUTION_INSTANCE, "state": "open",
                                                      "statusReason": 200}))
     assert httpx.get(f"{rasa_server.url}/webhooks/evolution/", timeout=10).json()["whatsapp"]["state"] == "open"
+
+
+def test_ready_when_model_redis_and_action_server_answer(rasa_server):
+    response = httpx.get(f"{rasa_server.url}/webhooks/evolution/ready", timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready" and body["missing"] == []
+    assert set(body["checks"]) == {"model", "redis", "action_server"}
+
+
+def test_detailed_health_needs_the_rasa_token(rasa_server):
+    url = f"{rasa_server.url}/webhooks/evolution/health"
+    assert httpx.get(url, timeout=10).status_code == 401
+    assert httpx.get(url, headers=bearer("wrong"), timeout=10).status_code == 401
+    assert httpx.get(url, params={"token": RASA_AUTH_TOKEN}, timeout=10).status_code == 200
+    health = httpx.get(url, headers=bearer(RASA_AUTH_TOKEN), timeout=10).json()
+    assert health["status"] == "ok"
+    assert all(check["ok"] for check in health["checks"].values())
+    assert health["whatsapp"]["evolution"] == {"reachable": True, "state": "open"}
+    assert {"conversations_waiting", "replies_queued", "dead_letters"} <= set(health["backlog"])
+    assert {"cpus", "load_average", "max_rss_mib", "disk_free_gib"} <= set(health["machine"])
+    assert RASA_AUTH_TOKEN not in json.dumps(health)
 
 
 def test_unknown_events_are_ignored_with_200(lead):
