@@ -16,12 +16,14 @@ COPY config.yml domain.yml ./
 COPY data ./data
 COPY components ./components
 COPY actions ./actions
+COPY connectors ./connectors
 RUN rasa train --fixed-model-name current --out /app/models
 
 FROM python AS rasa
 # The NLU pipeline's custom component imports the shared text parsers from actions/.
 COPY components ./components
 COPY actions ./actions
+COPY connectors ./connectors
 COPY endpoints.yml credentials.yml ./
 COPY --from=train /app/models/current.tar.gz ./models/current.tar.gz
 ENV ACTION_SERVER_URL=http://actions:5055/webhook \
@@ -37,9 +39,11 @@ FROM python AS actions
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-por \
  && rm -rf /var/lib/apt/lists/*
+# The action server reads media through the channel's Redis keys and Evolution client.
 COPY actions ./actions
+COPY connectors ./connectors
 USER app
 EXPOSE 5055
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://localhost:5055/health')"
-CMD ["rasa", "run", "actions", "--port", "5055"]
+CMD ["python", "-m", "actions.server", "--port", "5055"]

@@ -19,14 +19,18 @@ Bills differ per distribuidora, and OCR adds its own noise, so every reader here
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any, Optional, TypeVar
 
-from actions.parsing import fold, parse_location
+import yaml
+
+from actions.parsing import GAZETTEER_PATH, fold, parse_location
 
 T = TypeVar("T")
 
@@ -64,11 +68,17 @@ MAX_TOTAL_BRL = 1_000_000.0  # larger "totals" are account or barcode numbers
 MAX_KWH = 1_000_000.0
 MIN_KWH = 1.0
 LOOKAHEAD_LINES = 3  # a value printed under its label, past blank lines
+COLUMN_SLACK_CHARS = 4  # a value under a label may start or end this far outside it
 HOLDER_ADDRESS_WINDOW = 8  # lines after the holder's name where their address may be
 NAME_MIN_WORDS, NAME_MAX_WORDS = 2, 8
 CITY_MAX_WORDS = 4  # an unknown "city" longer than this is a street or a sentence
-COMPANY_ADDRESS_PENALTY = -2.0  # place scores: the holder's block wins over the company's
+# Place scores: the block under the holder's name wins over the company's address.
+COMPANY_ADDRESS_PENALTY = -2.0
+HOLDER_NEARBY_BONUS = 2.0
+CEP_BONUS = 0.5
 MIN_PLACE_SCORE = -1.0
+CITY_FUZZY_CUTOFF = 0.8  # difflib ratio: "Via Velha" -> "Vila Velha", "Onta Grossa" -> "Ponta Grossa"
+CITY_FUZZY_MIN_CHARS = 5  # shorter words are too easily "close" to some city
 BILL_MIN_SIGNALS = 3  # distinct bill cues needed by looks_like_a_bill
 OLDEST_YEAR, NEWEST_YEAR = 2000, 2099
 TWO_DIGIT_YEAR_BASE = 2000
@@ -241,9 +251,10 @@ HOLDER_LABELS = _labels(
     "titular", "consumidor", "titular da conta",
 )
 # Only with a colon: "Cidade Nova" is a neighbourhood, "Estado" a word.
+# OCR often reads the colon as "." or ";".
 CITY_LABEL = re.compile(rf"(?<![a-z])(?:{fuzzy('cidade')}|{fuzzy('municipio')}|{fuzzy('localidade')})"
-                        rf"(?:\s*/\s*uf)?\s*:")
-STATE_LABEL = re.compile(rf"(?<![a-z])(?:uf|{fuzzy('estado')})\s*:")
+                        rf"(?:\s*/\s*uf)?\s*[:.;]")
+STATE_LABEL = re.compile(rf"(?<![a-z])(?:uf|{fuzzy('estado')})\s*[:.;]")
 
 # Context that makes a number something else than the month's consumption: a
 # tariff, an average, a history, a count of days or months.
@@ -252,6 +263,8 @@ KWH_EXCLUDE_BEFORE = re.compile(r"media|historico|tarifa|preco|r\s?\$\s*$")
 KWH_EXCLUDE_AFTER = re.compile(
     r"\s*(k\s?w\s?h)?\s*/\s*d|\s*(meses|mes|dias|dia|anos|%|x\b|r\s?\$|[.,]\d)"
 )
+LINE_ITEM_KWH = re.compile(r"energia|consumo|ativ[ao]")
+KWH_BEFORE_QUANTITY = re.compile(r"k\s?w\s?h\s*\)?\s*$")
 KWH_LABEL_SKIP = re.compile(r"historico|media|ultimos|grafico|evolucao")
 NOT_A_HOLDER = re.compile(
     r"(?<![a-z])(desde|codigo|cod|n[o°º]?|numero|cpf|cnpj|residencial|comercial|rural|industrial"
@@ -499,8 +512,12 @@ def _value_below(lines, i, label, finder, row_labels, accept):
             return values[order][2]
         if len(labels_in_row) == 1 and len(values) == 1:
             return values[0][2]
+        # Counts differ (a cell OCR lost or merged): only a value in the label's column.
+        in_column = [
+            v for v in values if v[0] < label.end() + COLUMN_SLACK_CHARS and v[1] > label.start() - COLUMN_SLACK_CHARS
+        ]
         centre = (label.start() + label.end()) / 2
-        return min(values, key=lambda v: abs((v[0] + v[1]) / 2 - centre))[2]
+        return min(in_column, key=lambda v: abs((v[0] + v[1]) / 2 - centre))[2] if in_column else None
     return None
 
 
@@ -561,9 +578,14 @@ def _kwh(lines: Sequence[_Line]) -> Optional[float]:
     )
     if bare is not None:
         return bare
-    # No label read: the most frequent "N kWh" outside tariffs and histories.
+    # No label read: the most frequent "N kWh" outside tariffs and histories, or the
+    # quantity of a line item ("Energia Elétrica  kWh  350  0,95  332,50").
     counts = Counter(
         v for line in lines for s, e, v in find_kwh_with_unit(line) if plausible(line, s, e, v)
+    )
+    counts.update(
+        v for line in lines if LINE_ITEM_KWH.search(line.key)
+        for s, e, v in find_counts(line) if KWH_BEFORE_QUANTITY.search(line.key[:s]) and plausible(line, s, e, v)
     )
     return counts.most_common(1)[0][0] if counts else None
 
@@ -682,8 +704,8 @@ def _name_at(line: _Line, start: int, *, whole_line: bool = False) -> Optional[s
         m = pattern.search(key)
         if m and m.start() < end:
             end = m.start()
-    if whole_line and end < len(key.rstrip()):
-        return None  # the line above an address is only a name if it is nothing else
+    if whole_line and end < len(key.rstrip()) and not re.match(r"\s{3,}", key[end:]):
+        return None  # the line above an address is a name only if nothing else shares its column
     candidate = raw[:end].strip(" -,.")
     words = candidate.split()
     if not NAME_MIN_WORDS <= len(words) <= NAME_MAX_WORDS:
@@ -710,8 +732,12 @@ def _title_name(name: str) -> str:
 
 # ---- place ---------------------------------------------------------------
 
+_UF_ALTERNATIVES = "|".join(sorted(UFS))
+# "Campinas - SP", "Campinas/SP", "Campinas, SP", "CAMPINAS SP"; OCR often reads the
+# slash as "l", "I" or "|" ("CamaçarilBA").
 _UF_AFTER_CITY = re.compile(
-    r"(?P<sep>\s*[-–/,]\s*|\s+)(?P<uf>" + "|".join(sorted(UFS)) + r")(?![A-Za-z])"
+    rf"(?P<sep>\s*[-–/,|]\s*|(?<=[a-zà-ÿ])[lI1](?=(?:{_UF_ALTERNATIVES})(?![A-Za-z]))|\s+)"
+    rf"(?P<uf>{_UF_ALTERNATIVES})(?![A-Za-z])"
 )
 
 
@@ -723,11 +749,51 @@ class _Place:
     score: float
 
 
+@lru_cache(maxsize=1)
+def _gazetteer_cities() -> Mapping[str, tuple[tuple[str, str], ...]]:
+    """UF -> ((folded name, official name), ...) from the project's gazetteer."""
+    raw = yaml.safe_load(GAZETTEER_PATH.read_text(encoding="utf-8"))
+    by_uf: dict[str, list[tuple[str, str]]] = {}
+    for name, ufs in raw["cities"].items():
+        for uf in (ufs,) if isinstance(ufs, str) else ufs:
+            by_uf.setdefault(uf, []).append((fold(name), name))
+    return {uf: tuple(names) for uf, names in by_uf.items()}
+
+
+def _known_city(piece: str, uf: Optional[str]) -> Optional[tuple[str, Optional[str]]]:
+    """(official name, UF) of the gazetteer city `piece` ends with, tolerating OCR typos.
+
+    The piece may carry a district before the city ("Centro Belo Horizonte"), so
+    its last words are tried, longest first. Without a UF only an exact name of a
+    single state counts: a typo-tolerant match across 27 states would be a guess.
+    """
+    words = fold(piece).split()
+    gazetteer = _gazetteer_cities()
+    pool = gazetteer.get(uf, ()) if uf else tuple(pair for names in gazetteer.values() for pair in names)
+    names = {folded: name for folded, name in pool}
+    for k in range(min(len(words), CITY_MAX_WORDS + 1), 0, -1):
+        tail = " ".join(words[-k:])
+        if tail in names:
+            found = names[tail]
+        elif uf and len(tail) >= CITY_FUZZY_MIN_CHARS:
+            close = difflib.get_close_matches(tail, names, n=1, cutoff=CITY_FUZZY_CUTOFF)
+            if not close:
+                continue
+            found = names[close[0]]
+        else:
+            continue
+        if uf:
+            return found, uf
+        states = [state for state, pairs in gazetteer.items() if any(name == found for _, name in pairs)]
+        return found, states[0] if len(states) == 1 else None
+    return None
+
+
 def _places(lines: Sequence[_Line], holder_line: Optional[int]) -> list[_Place]:
     found = []
     for i, line in enumerate(lines):
-        for place in _places_in_line(line):
-            found.append(_Place(i, place[0], place[1], _place_score(lines, i, holder_line)))
+        for city, uf in _places_in_line(line):
+            found.append(_Place(i, city, uf, _place_score(lines, i, holder_line)))
     return found
 
 
@@ -736,30 +802,30 @@ def _places_in_line(line: _Line) -> list[tuple[Optional[str], str]]:
     out = []
     for m in _UF_AFTER_CITY.finditer(line.raw):
         before = line.raw[:m.start()]
-        piece = re.split(r"\s[-–]\s|[,;:/()]|\d+|\s{3,}|\bCEP\b|\bcep\b", before)[-1].strip(" -.")
+        piece = re.split(r"\s[-–]\s|[,;:/()|]|\d+|\s{3,}|\bCEP\b|\bcep\b", before)[-1].strip(" -.")
         if not piece or not re.fullmatch(r"[^\W\d_]+(?:[\s'’.\-]+[^\W\d_]+)*", piece):
             continue
         uf = m.group("uf")
         if not m.group("sep").strip():
             # "BELO HORIZONTE MG": without a separator only a city the gazetteer knows
             # counts, or any word before "SE"/"TO"/"PA" would be a place.
-            known = parse_location(f"{piece} - {uf}", requested=False)
-            if known.city and known.state == uf:
-                out.append((known.city, uf))
+            known = _known_city(piece, uf)
+            if known:
+                out.append((known[0], uf))
             continue
-        out.append((_city_name(piece, uf), uf))
+        out.append((_city_name(piece, uf)[0], uf))
     return out
 
 
-def _city_name(piece: str, uf: Optional[str]) -> Optional[str]:
-    text = f"{piece} - {uf}" if uf else piece
-    known = parse_location(text, requested=False)
-    if known.city and (uf is None or known.state in (uf, None)):
-        return known.city
-    if len(piece.split()) > CITY_MAX_WORDS or ADDRESS_START.match(fold_same_length(piece)):
-        return None
-    guessed = parse_location(text, requested=True)
-    return guessed.city if uf is None or guessed.state in (uf, None) else None
+def _city_name(piece: str, uf: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """(city, UF): a gazetteer city, else (with a UF) the piece itself if it reads as a place."""
+    known = _known_city(piece, uf)
+    if known:
+        return known
+    if uf is None or len(piece.split()) > CITY_MAX_WORDS or ADDRESS_START.match(fold_same_length(piece)):
+        return None, uf
+    guessed = parse_location(f"{piece} - {uf}", requested=True)
+    return (guessed.city, uf) if guessed.state in (uf, None) else (None, uf)
 
 
 def _place_score(lines: Sequence[_Line], i: int, holder_line: Optional[int]) -> float:
@@ -768,29 +834,31 @@ def _place_score(lines: Sequence[_Line], i: int, holder_line: Optional[int]) -> 
     if COMPANY_CUES.search(near) or _utility(near, None):
         score += COMPANY_ADDRESS_PENALTY
     if CEP.search(lines[i].key) or (i + 1 < len(lines) and CEP.search(lines[i + 1].key)):
-        score += 0.5
+        score += CEP_BONUS
     if holder_line is not None and 0 <= i - holder_line <= HOLDER_ADDRESS_WINDOW:
-        score += 2 - (i - holder_line) / HOLDER_ADDRESS_WINDOW
+        score += HOLDER_NEARBY_BONUS * (1 - (i - holder_line) / (2 * HOLDER_ADDRESS_WINDOW))
     return score
 
 
 def _labelled_place(lines: Sequence[_Line]) -> tuple[Optional[str], Optional[str]]:
     """ "Cidade: Campinas", "Município/UF: Campinas/SP", "UF: SP"."""
-    city = state = None
+    city = city_uf = state = None
     for line in lines:
         for label in CITY_LABEL.finditer(line.key):
             rest = line.raw[label.end():].strip()
             piece = re.split(r"\s{2,}|\bUF\b|\bCEP\b|\d", rest)[0].strip(" -,")
-            m = re.fullmatch(r"(.+?)\s*[/\-–,]\s*([A-Za-z]{2})", piece)
+            m = re.fullmatch(r"(.+?)\s*[/\-–,|]\s*([A-Za-z]{2})", piece)
             name, uf = (m.group(1), m.group(2).upper()) if m and m.group(2).upper() in UFS else (piece, None)
             if name and city is None:
-                city = _city_name(name, uf)
-            state = state or uf
+                city, city_uf = _city_name(name, uf)
         for label in STATE_LABEL.finditer(line.key):
             m = re.match(r"\s*([A-Za-z]{2})(?![A-Za-z])", line.raw[label.end():])
             if m and m.group(1).upper() in UFS:
                 state = state or m.group(1).upper()
-    return city, state
+    if city and state and city_uf not in (None, state):
+        # "Cidade: Vila Velha ... UF: ES": the city was matched without its UF; redo with it.
+        city = _city_name(city, state)[0]
+    return city, state or city_uf
 
 
 def _place(lines: Sequence[_Line], holder_line: Optional[int]) -> tuple[Optional[str], Optional[str]]:

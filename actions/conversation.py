@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.dialogue import FALLBACK_INTENT
+from actions.transcription import please_type_message
 
 STATUS_HUMAN = "atendimento_humano"
 STATUS_OPTED_OUT = "descadastrado"
@@ -90,4 +91,19 @@ class ActionOfferSimulation(Action):
     ) -> List[EventType]:
         if tracker.get_slot("lead_class") is None and not tracker.get_slot("opted_out"):
             dispatcher.utter_message(response="utter_offer_simulation")
+        return []
+
+
+class ActionAskToType(Action):
+    """A voice note the assistant could not hear: ask, politely, for text."""
+
+    def name(self) -> Text:
+        return "action_ask_to_type"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        messages = ((tracker.latest_message.get("metadata") or {}).get("evolution") or {}).get("messages") or []
+        reason = next((m.get("transcript_unavailable") for m in messages if m.get("transcript_unavailable")), None)
+        dispatcher.utter_message(text=please_type_message(reason))
         return []

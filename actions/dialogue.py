@@ -43,6 +43,13 @@ ANSWER_LIKE_INTENTS = frozenset({"inform", "affirm", "deny", "nlu_fallback", "ex
 
 FALLBACK_INTENT = "nlu_fallback"
 
+# Intents no lead types: the WhatsApp channel sends them for what is not text
+# (a bill photo or PDF, a voice note it could not transcribe, other media).
+SHARE_BILL_INTENT = "share_bill"
+VOICE_NOTE_UNREADABLE_INTENT = "voice_note_unreadable"
+UNSUPPORTED_MEDIA_INTENT = "unsupported_media"
+CHANNEL_INTENTS = (SHARE_BILL_INTENT, VOICE_NOTE_UNREADABLE_INTENT, UNSUPPORTED_MEDIA_INTENT)
+
 
 def latest_intent(latest_message: Optional[Mapping[str, Any]]) -> Optional[str]:
     intent = (latest_message or {}).get("intent") or {}

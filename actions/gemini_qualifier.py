@@ -44,8 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple
 
-from actions.dialogue import LEAD_FACT_SLOTS
-from actions.qualification import format_brl
+from actions.formatting import format_brl
 from actions.scoring import (
     STATUS_DISQUALIFIED,
     STATUS_QUALIFIED,
@@ -389,7 +388,9 @@ def gemini_qualification(
     low, high = max(MIN_SCORE, baseline - max_score_deviation), min(MAX_SCORE, baseline + max_score_deviation)
     score = min(max(output.lead_score, low), high)
     if score != output.lead_score:
-        logger.info("Gemini's lead_score %.0f kept within %.0f-%.0f of the rules'", output.lead_score, low, high)
+        logger.info(
+            "Gemini's lead_score %.0f kept within %.0f-%.0f of the rules'", output.lead_score, low, high
+        )
     lead_class = class_for(score, rules)
     return Qualification(
         **merged,
@@ -447,7 +448,8 @@ def rules_summary(fields: Mapping[str, Any], score: float, lead_class: str, offe
     if fields.get("timeline"):
         facts.append(_TIMELINE_LABELS[fields["timeline"]])
     if fields.get("financing_interest") is not None:
-        facts.append("quer financiamento" if fields["financing_interest"] else "sem interesse em financiamento")
+        wants = fields["financing_interest"]
+        facts.append("quer financiamento" if wants else "sem interesse em financiamento")
 
     name = fields.get("customer_name") or "Lead sem nome"
     text = f"{name}: {', '.join(facts)}." if facts else f"{name}: nenhum dado de qualificação ainda."
@@ -489,7 +491,8 @@ def conversation_from_events(events: Sequence[Mapping[str, Any]]) -> List[Dict[s
     turns = []
     for event in events:
         text = event.get("text")
-        if event.get("event") in ("user", "bot") and isinstance(text, str) and text and not text.startswith("/"):
+        is_words = isinstance(text, str) and bool(text) and not text.startswith("/")  # "/greet": a payload
+        if event.get("event") in ("user", "bot") and is_words:
             turns.append({"role": event["event"], "text": text})
     return turns
 
@@ -505,7 +508,8 @@ def render_conversation(conversation: Any, max_turns: int) -> str:
         if not isinstance(text, str) or not text.strip() or role not in _LEAD_ROLES | _BOT_ROLES:
             continue
         author = "lead" if role in _LEAD_ROLES else "assistente"
-        lines.append(json.dumps({"autor": author, "texto": text.strip()[:MAX_TURN_CHARS]}, ensure_ascii=False))
+        turn_json = {"autor": author, "texto": text.strip()[:MAX_TURN_CHARS]}
+        lines.append(json.dumps(turn_json, ensure_ascii=False))
     lines = lines[-max_turns:]
     return "\n".join(lines) if lines else "(nenhuma mensagem)"
 
@@ -702,8 +706,6 @@ def _generate_sync(system: str, user: str, settings: GeminiSettings) -> str:
 
 def _classify(error: BaseException) -> Tuple[str, bool]:
     """(kind for the logs, worth retrying)."""
-    if isinstance(error, GeminiFailure):
-        return error.kind, False
     if isinstance(error, asyncio.TimeoutError):
         return "timeout", True
     code = getattr(error, "code", None)
@@ -726,6 +728,11 @@ async def _ask_gemini(
         system, user = build_prompts(conversation, fields, confirmed, rules, settings)
     except Exception as error:  # noqa: BLE001 - a missing or broken prompt file, a bad rules file
         raise GeminiFailure("prompt", repr(error)) from error
+    try:
+        # The SDK's import (about a second, once) happens off the event loop and off the clock.
+        await asyncio.to_thread(_configured_sdk, settings)
+    except Exception as error:  # noqa: BLE001 - a missing or broken SDK installation
+        raise GeminiFailure("sdk", repr(error)) from error
     attempts = settings.max_retries + 1
     for attempt in range(attempts):
         try:
@@ -733,6 +740,8 @@ async def _ask_gemini(
                 asyncio.to_thread(_generate_sync, system, user, settings),
                 settings.timeout_s + THREAD_GRACE_S,
             )
+        except GeminiFailure:
+            raise
         except Exception as error:  # noqa: BLE001 - the SDK raises many unrelated types
             kind, retryable = _classify(error)
             if retryable and attempt + 1 < attempts:

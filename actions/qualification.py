@@ -8,7 +8,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.scoring import LeadAssessment, assess_lead, scoring_slots
+from actions.dialogue import LEAD_FACT_SLOTS
+from actions.formatting import format_brl
+from actions.gemini_qualifier import conversation_from_events, qualify
+from actions.sales_team import notify_sales
+from actions.scoring import STATUS_SUBSCRIPTION, LeadAssessment, assess_lead
 
 CLASS_RESPONSES = {
     "HOT": "utter_qualified_hot",
@@ -17,12 +21,6 @@ CLASS_RESPONSES = {
     "UNQUALIFIED": "utter_disqualified",
 }
 MONTHS_PER_YEAR = 12
-
-
-def format_brl(value: float) -> str:
-    """R$ in Brazilian notation: 1234.5 -> "R$ 1.234,50"."""
-    text = f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"R$ {text}"
 
 
 def savings_message(assessment: LeadAssessment) -> Optional[str]:
@@ -35,13 +33,16 @@ def savings_message(assessment: LeadAssessment) -> Optional[str]:
     )
 
 
-def closing_response(assessment: LeadAssessment) -> str:
-    if assessment.offer_subscription:
+def closing_response(lead_class: str, lead_status: str) -> str:
+    if lead_status == STATUS_SUBSCRIPTION:
         return "utter_offer_subscription"
-    return CLASS_RESPONSES[assessment.lead_class]
+    return CLASS_RESPONSES[lead_class]
 
 
 class ActionQualifyLead(Action):
+    """Gemini reads the conversation when it is configured; otherwise, or when it
+    fails, the rules of lead_scoring.yml give the same output."""
+
     def name(self) -> Text:
         return "action_qualify_lead"
 
@@ -49,12 +50,16 @@ class ActionQualifyLead(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         slots: Dict[str, Any] = tracker.current_slot_values()
-        assessment = assess_lead(slots)
-        savings = savings_message(assessment)
-        if savings:
+        confirmed = {slot for slot in LEAD_FACT_SLOTS if slots.get(slot) is not None}
+        qualification = await qualify(conversation_from_events(tracker.events), slots, confirmed=confirmed)
+        updates = qualification.slot_updates()
+        savings = savings_message(assess_lead({**slots, **updates}))
+        if savings and qualification.lead_status != STATUS_SUBSCRIPTION:
             dispatcher.utter_message(text=savings)
         dispatcher.utter_message(
-            response=closing_response(assessment),
+            response=closing_response(qualification.lead_class, qualification.lead_status),
             customer_name=slots.get("customer_name") or "",
         )
-        return [SlotSet(slot, value) for slot, value in scoring_slots(assessment).items()]
+        if qualification.lead_class == "HOT" and qualification.lead_status != STATUS_SUBSCRIPTION:
+            await notify_sales(slots.get("customer_name"), tracker.sender_id, qualification.summary)
+        return [SlotSet(slot, value) for slot, value in updates.items()]

@@ -39,7 +39,7 @@ MAX_BYTES_ENV = "TRANSCRIPTION_MAX_BYTES"
 DEFAULT_MODEL = "whisper-1"
 # A minute of voice note transcribes in a few seconds; past this the lead is
 # better served by a request to type than by more waiting.
-DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_TIMEOUT_S = 20.0
 # One retry absorbs a dropped connection or a 429/5xx blip without doubling the
 # worst-case wait more than once (the SDK backs off between attempts).
 DEFAULT_MAX_RETRIES = 1
@@ -224,7 +224,8 @@ def _wav_seconds(audio: bytes) -> Optional[float]:
         size = int.from_bytes(audio[offset + 4:offset + 8], "little")
         body = offset + 8
         if chunk_id == b"fmt ":
-            byte_rate = int.from_bytes(audio[body + _WAV_BYTE_RATE.start:body + _WAV_BYTE_RATE.stop], "little")
+            rate_bytes = audio[body + _WAV_BYTE_RATE.start:body + _WAV_BYTE_RATE.stop]
+            byte_rate = int.from_bytes(rate_bytes, "little")
         elif chunk_id == b"data":
             if not byte_rate:
                 return None
@@ -247,7 +248,9 @@ def check_audio(
     if not audio:
         return None, TranscriptionResult(reason="empty", detail="no audio bytes")
     if len(audio) > settings.max_bytes:
-        return None, TranscriptionResult(reason="too_big", detail=f"{len(audio)} bytes > {settings.max_bytes}")
+        return None, TranscriptionResult(
+            reason="too_big", detail=f"{len(audio)} bytes > {settings.max_bytes}"
+        )
     audio_format = detect_format(audio)
     if audio_format is None:
         return None, TranscriptionResult(reason="wrong_type", detail=f"unknown magic {audio[:12]!r}")
@@ -280,7 +283,9 @@ async def transcribe(
     audio_format, failure = check_audio(audio, seconds=seconds, settings=settings)
     if failure is not None:
         if failure.reason != "no_key":
-            logger.info("voice note not transcribed: %s (%s; declared %s)", failure.reason, failure.detail, mimetype)
+            logger.info(
+                "voice note not transcribed: %s (%s; declared %s)", failure.reason, failure.detail, mimetype
+            )
         return failure
     assert audio_format is not None
     try:

@@ -20,12 +20,14 @@ import uuid
 from dataclasses import asdict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
+import httpx
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.dialogue import SHARE_BILL_INTENT, UNSUPPORTED_MEDIA_INTENT, VOICE_NOTE_UNREADABLE_INTENT
 from connectors.evolution_client import EvolutionClient, EvolutionError, EvolutionUnavailable
 from connectors.evolution_payload import (
     Envelope,
@@ -39,7 +41,13 @@ from connectors.evolution_payload import (
     parse_receipt,
     parse_webhook_body,
 )
-from connectors.evolution_health import detailed_health, missing, readiness, token_matches
+from connectors.evolution_health import (
+    action_server_base,
+    detailed_health,
+    missing,
+    readiness,
+    token_matches,
+)
 from connectors.evolution_settings import EvolutionSettings, load_settings
 from connectors.evolution_store import Admission, ChannelStore
 from connectors.outbound import (
@@ -56,6 +64,8 @@ from connectors.webhook_auth import AuthError, verify_webhook
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "evolution"
+# Photos and PDFs are read as electricity bills by the action server.
+BILL_KINDS = ("image", "document")
 # How long the worker sleeps when nothing is due; a new message wakes it at once.
 IDLE_POLL_SECONDS = 0.5
 REDIS_RETRY_SECONDS = 1.0
@@ -87,13 +97,18 @@ def inbox_record(message: InboundMessage, instance: Optional[str], received_at: 
 
 
 def user_text_for(records: List[Dict[str, Any]], buttons: List[Dict[str, Any]]) -> str:
-    """One user message for a burst; a reply to offered buttons becomes its payload."""
+    """One user message for a burst. A reply to offered buttons becomes its payload;
+    what is not text becomes one of the channel's intents (actions/dialogue.py)."""
     if len(records) == 1 and records[0].get("payload"):
         return records[0]["payload"]
+    if any(r.get("kind") in BILL_KINDS for r in records):
+        return f"/{SHARE_BILL_INTENT}"
     text = "\n".join(r["text"] for r in records if r.get("text"))
-    if buttons:
-        return match_button_reply(text, buttons) or text
-    return text
+    if text:
+        return (match_button_reply(text, buttons) or text) if buttons else text
+    if any(r.get("transcript_unavailable") for r in records):
+        return f"/{VOICE_NOTE_UNREADABLE_INTENT}"
+    return f"/{UNSUPPORTED_MEDIA_INTENT}"
 
 
 def read_receipt_jid(record: Dict[str, Any]) -> str:
@@ -115,7 +130,8 @@ def turn_metadata(records: List[Dict[str, Any]]) -> Dict[str, Any]:
             "message_ids": [r["message_id"] for r in records],
             "messages": [
                 {k: r.get(k) for k in ("message_id", "kind", "message_type", "media", "location",
-                                       "contacts", "timestamp", "quoted_message_id")}
+                                       "contacts", "timestamp", "quoted_message_id", "text",
+                                       "transcript_unavailable")}
                 for r in records
             ],
         }
@@ -616,6 +632,9 @@ class EvolutionInput(InputChannel):
             logger.error("evolution.turn_failure_not_recorded sender=%s", mask_phone(sender_id))
 
     async def _run_turn(self, sender_id: str, records: List[Dict[str, Any]]) -> None:
+        for record in records:
+            if record.get("kind") == "audio" and not record.get("text"):
+                await self._transcribe(record)
         buttons = await self.store.offered_buttons(sender_id)
         text = user_text_for(records, buttons)
         if buttons and text != "\n".join(r["text"] for r in records if r.get("text")):
@@ -637,6 +656,23 @@ class EvolutionInput(InputChannel):
                 metadata=turn_metadata(records),
             )
         )
+
+    async def _transcribe(self, record: Dict[str, Any]) -> None:
+        """A voice note becomes text before the turn, so it is understood exactly as
+        if typed; the action server does the slow work (download, transcription)."""
+        url = action_server_base(self.settings.action_server_url) + "/media/transcribe"
+        body = {"message": {k: record.get(k) for k in ("message_id", "kind", "media")},
+                "reply_jid": record["reply_jid"]}
+        try:
+            async with httpx.AsyncClient(timeout=self.settings.transcription_timeout_seconds) as client:
+                answer = (await client.post(url, json=body)).json()
+        except (httpx.HTTPError, ValueError) as error:
+            answer = {"text": None, "reason": "server_error"}
+            logger.warning("evolution.transcription_failed error=%s", type(error).__name__)
+        if answer.get("text"):
+            record["text"] = answer["text"]
+        else:
+            record["transcript_unavailable"] = answer.get("reason") or "server_error"
 
     async def _mark_read(self, records: List[Dict[str, Any]]) -> None:
         for record in records:

@@ -43,12 +43,14 @@ async def check_redis(store: ChannelStore) -> Check:
     return Check(True, "redis answers")
 
 
-def action_server_health_url(action_endpoint_url: str) -> str:
-    """http://host:5055/webhook -> http://host:5055/health"""
+def action_server_base(action_endpoint_url: str) -> str:
+    """http://host:5055/webhook -> http://host:5055 (ACTION_SERVER_URL names the webhook)."""
     base = action_endpoint_url.rstrip("/")
-    if base.endswith("/webhook"):
-        base = base[: -len("/webhook")]
-    return f"{base}/health"
+    return base[: -len("/webhook")] if base.endswith("/webhook") else base
+
+
+def action_server_health_url(action_endpoint_url: str) -> str:
+    return action_server_base(action_endpoint_url) + "/health"
 
 
 async def check_action_server(action_endpoint_url: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> Check:

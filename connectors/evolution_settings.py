@@ -50,6 +50,8 @@ class EvolutionSettings:
     http_timeout_seconds: float = 30.0
     http_max_retries: int = 3
     outbox_retry_seconds: float = 5.0
+    # The action server downloads and transcribes a voice note before its turn.
+    transcription_timeout_seconds: float = 90.0
     turn_max_attempts: int = 3
     # Turns are CPU-bound and share the event loop with the webhook: a cap keeps
     # acknowledgements fast under load without lowering throughput.

@@ -150,6 +150,10 @@ class ChannelStore:
     async def store_media(self, message_id: str, base64_data: str) -> None:
         await self.redis.set(self.key("media", message_id), base64_data, ex=MEDIA_TTL_SECONDS)
 
+    async def media(self, message_id: str) -> Optional[str]:
+        """The base64 Evolution put in the webhook, while it is kept (24 h)."""
+        return await self.redis.get(self.key("media", message_id))
+
     # --- rate limit and takeover ------------------------------------------------
 
     async def claim_rate_notice(self, sender_id: str, now: float) -> bool:

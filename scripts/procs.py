@@ -122,14 +122,15 @@ def start_redis(log_dir: Path, port: int = 0) -> RedisProcess:
             time.sleep(0.1)
 
 
-def start_action_server(log_dir: Path) -> Server:
+def start_action_server(log_dir: Path, env: Optional[Dict[str, str]] = None) -> Server:
     port = free_port()
     return start_server(
         "action-server",
-        [str(BIN / "rasa"), "run", "actions", "--port", str(port)],
+        [str(BIN / "python"), "-m", "actions.server", "--port", str(port)],
         f"http://127.0.0.1:{port}",
         "/health",
         log_dir,
+        env,
     )
 
 

@@ -19,7 +19,7 @@ fi
 mkdir -p .cache
 port="${ACTION_PORT:-5055}"
 echo "==> action server on port $port (log: .cache/actions.log)"
-.venv/bin/rasa run actions --port "$port" > .cache/actions.log 2>&1 &
+.venv/bin/python -m actions.server --port "$port" > .cache/actions.log 2>&1 &
 actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT
 wait_for_url "http://localhost:$port/health" 120 "action server" || { tail -20 .cache/actions.log; exit 1; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages the project needs (Tesseract with Portuguese,
-# Redis, wrk for the benchmarks) with apt-get when it can; otherwise prints the
+# Redis, DejaVu fonts for the test bills, wrk for the benchmarks) with apt-get when it can; otherwise prints the
 # exact command to run.
 # Never fails the build: what is missing only disables the parts that need it.
 set -uo pipefail
@@ -8,6 +8,8 @@ set -uo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # load generator of `make bench`
+# The tests draw synthetic electricity bills with DejaVu (Portuguese glyphs).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if ! command -v tesseract >/dev/null 2>&1; then
   missing+=(tesseract-ocr tesseract-ocr-por)
 elif ! tesseract --list-langs 2>/dev/null | grep -qx por; then

@@ -1,6 +1,8 @@
-"""`rasa data validate`, strict: any warning fails, except Rasa's
-"utterance ... is not used in any story or rule" for responses the code sends
-(custom actions and form questions), which Rasa's validator cannot see.
+"""`rasa data validate`, strict: any warning fails, except two that Rasa's
+validator cannot judge: "utterance ... is not used in any story or rule" for
+responses the code sends (custom actions and form questions), and "intent ...
+not found in the NLU training data" for the intents the WhatsApp channel sends
+itself (actions/dialogue.py CHANNEL_INTENTS), which no lead types.
 
 Usage: python -m scripts.validate_data
 """
@@ -14,7 +16,10 @@ from typing import Iterable, List, Set
 
 import yaml
 
+from actions.dialogue import CHANNEL_INTENTS
+
 ROOT = Path(__file__).resolve().parents[1]
+UNTRAINED_INTENT = re.compile(r"UserWarning: The intent '(\w+)' is listed in the domain file, but is not found")
 UNUSED_UTTERANCE = re.compile(r"UserWarning: The utterance '(utter_\w+)' is not used in any story or rule")
 # Rasa's validator reports through warnings.warn (UserWarning) and its logger.
 VALIDATOR_PROBLEM = re.compile(r"UserWarning: | WARNING | ERROR ")
@@ -35,7 +40,11 @@ def problems(output_lines: Iterable[str], sent_by_code: Set[str]) -> List[str]:
     found = []
     for line in output_lines:
         unused = UNUSED_UTTERANCE.search(line)
-        if unused:
+        untrained = UNTRAINED_INTENT.search(line)
+        if untrained:
+            if untrained.group(1) not in CHANNEL_INTENTS:
+                found.append(f"intent without NLU examples: {untrained.group(1)}")
+        elif unused:
             if unused.group(1) not in sent_by_code:
                 found.append(f"response never sent: {unused.group(1)}")
         elif VALIDATOR_PROBLEM.search(line):

@@ -22,6 +22,7 @@ from scripts.procs import (
     write_credentials,
 )
 from tests.fake_evolution import FakeEvolution
+from tests.fake_openai import FakeOpenAI
 
 # Secrets of the test server's webhook authentication (all three methods on).
 WEBHOOK_TOKEN = "test-webhook-token"
@@ -29,6 +30,8 @@ WEBHOOK_JWT_KEY = "test-jwt-key-long-enough-for-hs256-0123456789"
 WEBHOOK_HMAC_SECRET = "test-hmac-secret"
 EVOLUTION_API_KEY = "test-key"
 RASA_AUTH_TOKEN = "test-rasa-token"
+OPENAI_API_KEY = "test-openai-key"
+SALES_WHATSAPP_NUMBER = "5511900002222"
 EVOLUTION_INSTANCE = "solarprime"
 
 # The channel as production configures it, with windows short enough for tests.
@@ -78,9 +81,26 @@ def redis_server(logs_dir: Path) -> Iterator[RedisInfo]:
 
 
 @pytest.fixture(scope="session")
-def action_server(logs_dir: Path) -> Iterator[Server]:
+def fake_openai() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(api_key=OPENAI_API_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def action_server(
+    logs_dir: Path, redis_server: RedisInfo, fake_evolution: FakeEvolution, fake_openai: FakeOpenAI
+) -> Iterator[Server]:
+    """The action server as production runs it, with transcription pointed at the fake
+    OpenAI-compatible server and media, Evolution and the sales number at the fakes."""
+    env = {
+        **server_env(redis_server, fake_evolution),
+        "OPENAI_API_KEY": OPENAI_API_KEY,
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "SALES_WHATSAPP_NUMBER": SALES_WHATSAPP_NUMBER,
+        "GEMINI_API_KEY": "",
+    }
     try:
-        server = start_action_server(logs_dir)
+        server = start_action_server(logs_dir, env)
     except StartupError as error:
         pytest.fail(str(error))
     yield server

@@ -69,10 +69,12 @@ HTTP_INTERNAL_ERROR = 500
 # google.rpc status names and the messages Google sends with them.
 _STATUSES = {
     400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
-    403: ("PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."),
+    403: ("PERMISSION_DENIED", "Method doesn't allow unregistered callers (callers without established "
+          "identity). Please use API Key or other form of API consumer identity to call this API."),
     404: ("NOT_FOUND", "Requested entity was not found."),
     429: ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
-    500: ("INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"),
+    500: ("INTERNAL", "An internal error has occurred. Please retry or report in "
+          "https://developers.generativeai.google/guide/troubleshooting"),
     503: ("UNAVAILABLE", "The model is overloaded. Please try again later."),
     504: ("DEADLINE_EXCEEDED", "Deadline expired before operation could complete."),
 }
@@ -81,7 +83,9 @@ FINISH_REASONS = {
     "FINISH_REASON_UNSPECIFIED": 0, "STOP": 1, "MAX_TOKENS": 2, "SAFETY": 3, "RECITATION": 4,
     "OTHER": 5, "LANGUAGE": 6, "BLOCKLIST": 7, "PROHIBITED_CONTENT": 8, "SPII": 9,
 }
-BLOCK_REASONS = {"BLOCK_REASON_UNSPECIFIED": 0, "SAFETY": 1, "OTHER": 2, "BLOCKLIST": 3, "PROHIBITED_CONTENT": 4}
+BLOCK_REASONS = {
+    "BLOCK_REASON_UNSPECIFIED": 0, "SAFETY": 1, "OTHER": 2, "BLOCKLIST": 3, "PROHIBITED_CONTENT": 4,
+}
 
 
 @dataclass
@@ -138,7 +142,7 @@ def _error(status: int, message: Optional[str] = None, *, reason: Optional[str] 
 
 @dataclass(frozen=True)
 class _Answer:
-    kind: str  # "text", "raw", "malformed"
+    kind: str  # "text", "raw", "blocked", "malformed"
     text: str = ""
     finish_reason: str = "STOP"
     body: Optional[dict[str, Any]] = None
@@ -147,7 +151,9 @@ class _Answer:
 class FakeGemini:
     """The Gemini REST API on 127.0.0.1, in a background thread. Thread-safe to drive and inspect."""
 
-    def __init__(self, api_key: str = DEFAULT_API_KEY, *, host: str = DEFAULT_HOST, port: int = EPHEMERAL_PORT):
+    def __init__(
+        self, api_key: str = DEFAULT_API_KEY, *, host: str = DEFAULT_HOST, port: int = EPHEMERAL_PORT
+    ) -> None:
         self.api_key = api_key
         self.host = host
         self.default_text = DEFAULT_TEXT
@@ -262,7 +268,10 @@ class FakeGemini:
 
     def queue_blocked(self, reason: str = "SAFETY") -> None:
         """The next prompt is blocked: a 200 with ``promptFeedback`` and no candidates."""
-        self.queue_raw({"promptFeedback": {"blockReason": reason}})
+        if reason not in BLOCK_REASONS:
+            raise ValueError(f"reason must be one of {sorted(BLOCK_REASONS)}")
+        with self._lock:
+            self._answers.append(_Answer("blocked", finish_reason=reason))
 
     def malformed_next(self, count: int = 1) -> None:
         """The next ``count`` answers are 200 with a JSON content type and a body that is not JSON."""
@@ -322,7 +331,9 @@ class FakeGemini:
         if not key:
             return _error(HTTP_FORBIDDEN)
         if key != self.api_key:
-            return _error(HTTP_BAD_REQUEST, "API key not valid. Please pass a valid API key.", reason="API_KEY_INVALID")
+            return _error(
+                HTTP_BAD_REQUEST, "API key not valid. Please pass a valid API key.", reason="API_KEY_INVALID"
+            )
         with self._lock:
             injected = self._failures.popleft() if self._failures else None
         if injected is not None:
@@ -337,11 +348,18 @@ class FakeGemini:
         if answer.kind == "malformed":
             return web.Response(text=MALFORMED_BODY, content_type="application/json")
         ints = "enum-encoding=int" in request.query.get("$alt", "")
-        body = answer.body if answer.kind == "raw" else self._candidate_body(record, answer, ints=ints)
+        if answer.kind == "raw":
+            body = answer.body
+        elif answer.kind == "blocked":
+            reason = BLOCK_REASONS[answer.finish_reason] if ints else answer.finish_reason
+            body = {"promptFeedback": {"blockReason": reason}}
+        else:
+            body = self._candidate_body(record, answer, ints=ints)
         assert body is not None
         if record.rpc == "streamGenerateContent":
             if request.query.get("alt") == "sse":
-                return web.Response(text=f"data: {json.dumps(body)}\r\n\r\n", content_type="text/event-stream")
+                event = f"data: {json.dumps(body)}\r\n\r\n"
+                return web.Response(text=event, content_type="text/event-stream")
             return web.json_response([body])
         return web.json_response(body)
 
@@ -375,12 +393,14 @@ def _check_request(body: Any) -> Optional[str]:
     if not isinstance(contents, list) or not contents:
         return "* GenerateContentRequest.contents: contents is not specified"
     for index, content in enumerate(contents):
-        if not isinstance(content, dict) or not isinstance(content.get("parts"), list) or not content["parts"]:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        if not isinstance(parts, list) or not parts:
             return f"* GenerateContentRequest.contents[{index}].parts: contents.parts must not be empty."
         if content.get("role", "user") not in ROLES:
             return f"Please use a valid role: {', '.join(ROLES)}."
     instruction = body.get("systemInstruction")
-    if instruction is not None and (not isinstance(instruction, dict) or not isinstance(instruction.get("parts"), list)):
+    instruction_parts = instruction.get("parts") if isinstance(instruction, dict) else None
+    if instruction is not None and not isinstance(instruction_parts, list):
         return "* GenerateContentRequest.system_instruction.parts: must be a list"
     config = body.get("generationConfig", {})
     if not isinstance(config, dict):

@@ -100,7 +100,9 @@ def _error(status: int, message: str, **extra: Any) -> web.Response:
 class FakeOpenAI:
     """OpenAI's /v1/audio/transcriptions on 127.0.0.1, in a background thread. Thread-safe."""
 
-    def __init__(self, api_key: str = DEFAULT_API_KEY, *, host: str = DEFAULT_HOST, port: int = EPHEMERAL_PORT):
+    def __init__(
+        self, api_key: str = DEFAULT_API_KEY, *, host: str = DEFAULT_HOST, port: int = EPHEMERAL_PORT
+    ) -> None:
         self.api_key = api_key
         self.host = host
         self.default_text = DEFAULT_TEXT

@@ -104,15 +104,16 @@ def test_voice_note_with_evolution_transcript_fills_the_form(lead):
     assert lead.tracker()["slots"]["monthly_bill_brl"] == 450.0
 
 
-def test_image_caption_is_read_and_media_travels_as_a_reference(lead, redis_server):
+def test_an_image_is_sent_to_the_bill_reader_and_travels_as_a_reference(lead, redis_server):
     key_id = new_key_id()
-    image = samples.image_message("oi", base64="aGVsbG8gYmlsbA==")
+    image = samples.image_message("segue a conta", base64="aGVsbG8gYmlsbA==")
     assert lead.post(lead.body(image, key_id=key_id)).status_code == 200
     lead.wait_for_replies(1)
     lead.settle()
     user = lead.wait_for_user_events(1)[-1]
-    assert user["text"] == "oi"
+    assert user["text"] == "/share_bill"
     whatsapp = user["metadata"]["evolution"]
+    assert whatsapp["messages"][0]["text"] == "segue a conta"  # the caption
     media = whatsapp["messages"][0]["media"]
     assert media["kind"] == "image" and media["has_inline_base64"] is True
     assert "aGVsbG8gYmlsbA" not in json.dumps(lead.tracker())

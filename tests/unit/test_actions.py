@@ -11,7 +11,8 @@ from actions.conversation import (
     ActionOptOut,
     consecutive_fallbacks,
 )
-from actions.qualification import ActionQualifyLead, format_brl
+from actions.formatting import format_brl
+from actions.qualification import ActionQualifyLead
 from actions.slot_extraction import ValidateQualificationForm, ValidateSlotMappings
 from tests.unit.trackers import DOMAIN, make_tracker, user_event
 
