@@ -42,22 +42,16 @@ from typing import Any, Awaitable, Callable, Optional, Sequence
 
 from aiohttp import web
 
+from tests.fake_server import DEFAULT_HOST, EPHEMERAL_PORT, BackgroundServer
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_KEY = "test-key"
 DEFAULT_INSTANCE = "solarprime"
-DEFAULT_HOST = "127.0.0.1"
 DEFAULT_CLI_PORT = 8080
-EPHEMERAL_PORT = 0
 
-# Generous so that 50+ simultaneous clients never see a refused connection.
-LISTEN_BACKLOG = 1024
 # Evolution accepts JSON bodies up to 136 MB (§4.1).
 MAX_BODY_BYTES = 136 * 1024 * 1024
-# How long stop() waits for handlers still running (e.g. under injected latency).
-SHUTDOWN_TIMEOUT_S = 1.0
-# How long a control call (start, go_down, ...) may take on the server thread.
-CONTROL_TIMEOUT_S = 10.0
 DEFAULT_WAIT_TIMEOUT_S = 5.0
 CLI_SIGNAL_POLL_S = 0.5
 WAIT_POLL_INTERVAL_S = 0.01
@@ -195,8 +189,10 @@ def _missing(body: dict[str, Any], fields: Sequence[str], prefix: str = "") -> l
     return [f'{prefix or "instance "}requires property "{name}"' for name in fields if name not in body]
 
 
-class FakeEvolution:
+class FakeEvolution(BackgroundServer):
     """Evolution API v2 on 127.0.0.1, in a background thread. Thread-safe to drive and inspect."""
+
+    name = "fake-evolution"
 
     def __init__(
         self,
@@ -209,11 +205,10 @@ class FakeEvolution:
     ) -> None:
         """``apply_delays`` makes sends and sendPresence block for their ``delay`` like Evolution
         does; it is off by default to keep tests fast."""
+        super().__init__(host=host, port=port)
         self.api_key = api_key
         self.instance = instance
-        self.host = host
         self.apply_delays = apply_delays
-        self._port = port
         self._instance_id = str(uuid.uuid4())
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -227,76 +222,10 @@ class FakeEvolution:
         self._profile_picture_url: Optional[str] = DEFAULT_PROFILE_PICTURE_URL
         self._unregistered: set[str] = set()
         self._webhook: Optional[dict[str, Any]] = None
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._thread: Optional[threading.Thread] = None
-        self._runner: Optional[web.AppRunner] = None
-        self._site: Optional[web.TCPSite] = None
 
     # ----------------------------------------------------------------- lifecycle
 
-    @property
-    def url(self) -> str:
-        if self._runner is None:
-            raise RuntimeError("FakeEvolution is not started")
-        return f"http://{self.host}:{self._port}"
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    def start(self) -> str:
-        """Start serving (idempotent); returns the base URL."""
-        if self._runner is not None:
-            return self.url
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(
-            target=self._run_loop, args=(loop,), name="fake-evolution", daemon=True
-        )
-        self._thread.start()
-        self._call(self._start_async())
-        return self.url
-
-    def stop(self) -> None:
-        """Stop serving and end the background thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        if self._runner is not None:
-            self._call(self._runner.cleanup())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(CONTROL_TIMEOUT_S)
-        loop.close()
-        self._loop = self._thread = None
-        self._runner = self._site = None
-
-    def __enter__(self) -> "FakeEvolution":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def go_down(self) -> None:
-        """Stop listening and drop open connections: clients now get "connection refused"."""
-        self._call(self._go_down_async())
-
-    def come_back(self) -> None:
-        """Listen again on the same port."""
-        if self._site is None:
-            self._call(self._listen())
-
-    @staticmethod
-    def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_forever()
-
-    def _call(self, coroutine: Awaitable[Any]) -> Any:
-        if self._loop is None:
-            raise RuntimeError("FakeEvolution is not started")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CONTROL_TIMEOUT_S)
-
-    async def _start_async(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=MAX_BODY_BYTES)
         app.router.add_get("/", self._liveness)
         app.router.add_post("/message/{action}/{instance}", self._guarded(self._message_route))
@@ -305,29 +234,7 @@ class FakeEvolution:
         app.router.add_post("/webhook/set/{instance}", self._guarded(self._set_webhook))
         app.router.add_get("/webhook/find/{instance}", self._guarded(self._find_webhook))
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        # Handlers keep running when the client gives up, as Evolution's do: a send whose
-        # client timed out is still delivered (P12).
-        self._runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S, handler_cancellation=False
-        )
-        await self._runner.setup()
-        await self._listen()
-
-    async def _listen(self) -> None:
-        assert self._runner is not None
-        site = web.TCPSite(self._runner, self.host, self._port, backlog=LISTEN_BACKLOG, reuse_address=True)
-        await site.start()
-        self._site = site
-        if self._port == EPHEMERAL_PORT:
-            self._port = self._runner.addresses[0][1]
-
-    async def _go_down_async(self) -> None:
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
-        if self._runner is not None and self._runner.server is not None:
-            for connection in list(self._runner.server.connections):
-                connection.force_close()
+        return app
 
     # ----------------------------------------------------------------- inspection
 

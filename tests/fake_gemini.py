@@ -39,22 +39,20 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Awaitable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from aiohttp import web
+
+from tests.fake_server import DEFAULT_HOST, EPHEMERAL_PORT, BackgroundServer
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_KEY = "test-gemini-key"
 DEFAULT_TEXT = "{}"
-DEFAULT_HOST = "127.0.0.1"
 DEFAULT_CLI_PORT = 8082
-EPHEMERAL_PORT = 0
 API_VERSIONS = ("v1", "v1beta")
 METHODS = ("generateContent", "streamGenerateContent")
 MAX_BODY_BYTES = 20 * 1024 * 1024  # Google's inline request limit
-SHUTDOWN_TIMEOUT_S = 1.0
-CONTROL_TIMEOUT_S = 10.0
 CLI_SIGNAL_POLL_S = 0.5
 MALFORMED_BODY = '{"candidates": [{"content": '
 CHARS_PER_TOKEN = 4  # a rough count for usageMetadata
@@ -148,88 +146,31 @@ class _Answer:
     body: Optional[dict[str, Any]] = None
 
 
-class FakeGemini:
+class FakeGemini(BackgroundServer):
     """The Gemini REST API on 127.0.0.1, in a background thread. Thread-safe to drive and inspect."""
+
+    name = "fake-gemini"
 
     def __init__(
         self, api_key: str = DEFAULT_API_KEY, *, host: str = DEFAULT_HOST, port: int = EPHEMERAL_PORT
     ) -> None:
+        super().__init__(host=host, port=port)
         self.api_key = api_key
-        self.host = host
         self.default_text = DEFAULT_TEXT
-        self._port = port
         self._lock = threading.Lock()
         self._requests: list[RecordedGeneration] = []
         self._answers: collections.deque[_Answer] = collections.deque()
         self._failures: collections.deque[int] = collections.deque()
         self._latency_s = 0.0
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._thread: Optional[threading.Thread] = None
-        self._runner: Optional[web.AppRunner] = None
 
     # ----------------------------------------------------------------- lifecycle
 
-    @property
-    def url(self) -> str:
-        """What GEMINI_API_ENDPOINT should be set to."""
-        if self._runner is None:
-            raise RuntimeError("FakeGemini is not started")
-        return f"http://{self.host}:{self._port}"
-
-    def start(self) -> str:
-        if self._runner is not None:
-            return self.url
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=self._run_loop, args=(loop,), name="fake-gemini", daemon=True)
-        self._thread.start()
-        self._call(self._start_async())
-        return self.url
-
-    def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        if self._runner is not None:
-            self._call(self._runner.cleanup())
-        # Handlers still sleeping under injected latency: end them before the loop goes.
-        self._call(_cancel_pending_tasks())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(CONTROL_TIMEOUT_S)
-        loop.close()
-        self._loop = self._thread = None
-        self._runner = None
-
-    def __enter__(self) -> "FakeGemini":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @staticmethod
-    def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_forever()
-
-    def _call(self, coroutine: Awaitable[Any]) -> Any:
-        if self._loop is None:
-            raise RuntimeError("FakeGemini is not started")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CONTROL_TIMEOUT_S)
-
-    async def _start_async(self) -> None:
+    def build_app(self) -> web.Application:
+        """GEMINI_API_ENDPOINT is this server's `url`."""
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post("/{version}/models/{target}", self._models_route)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        # Handlers keep running when the client gives up, like a real server.
-        self._runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S, handler_cancellation=False
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self._port, reuse_address=True)
-        await site.start()
-        if self._port == EPHEMERAL_PORT:
-            self._port = self._runner.addresses[0][1]
+        return app
 
     # ----------------------------------------------------------------- inspection
 
@@ -411,14 +352,6 @@ def _check_request(body: Any) -> Optional[str]:
             "response_mime_type must be application/json or text/x.enum when response_schema is set."
         )
     return None
-
-
-async def _cancel_pending_tasks() -> None:
-    current = asyncio.current_task()
-    pending = [task for task in asyncio.all_tasks() if task is not current]
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
 
 
 # --------------------------------------------------------------------------- command line

@@ -28,23 +28,21 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from aiohttp import web
+
+from tests.fake_server import DEFAULT_HOST, EPHEMERAL_PORT, BackgroundServer
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_KEY = "test-openai-key"
 DEFAULT_TEXT = "Olá, tudo bem?"
-DEFAULT_HOST = "127.0.0.1"
 DEFAULT_CLI_PORT = 8081
-EPHEMERAL_PORT = 0
 # OpenAI's limit for an uploaded audio file; the body may be a little larger (form fields).
 MAX_FILE_BYTES = 25 * 1024 * 1024
 # Room for the multipart framing so that a file at the limit still reaches the size check.
 MAX_BODY_BYTES = MAX_FILE_BYTES + 1024 * 1024
-SHUTDOWN_TIMEOUT_S = 1.0
-CONTROL_TIMEOUT_S = 10.0
 CLI_SIGNAL_POLL_S = 0.5
 MALFORMED_BODY = '{"text": "unterminated'
 RESPONSE_FORMATS = ("json", "text", "verbose_json")
@@ -97,93 +95,36 @@ def _error(status: int, message: str, **extra: Any) -> web.Response:
     return web.json_response(error_body(status, message, **extra), status=status)
 
 
-class FakeOpenAI:
+class FakeOpenAI(BackgroundServer):
     """OpenAI's /v1/audio/transcriptions on 127.0.0.1, in a background thread. Thread-safe."""
+
+    name = "fake-openai"
 
     def __init__(
         self, api_key: str = DEFAULT_API_KEY, *, host: str = DEFAULT_HOST, port: int = EPHEMERAL_PORT
     ) -> None:
+        super().__init__(host=host, port=port)
         self.api_key = api_key
-        self.host = host
         self.default_text = DEFAULT_TEXT
-        self._port = port
         self._lock = threading.Lock()
         self._requests: list[RecordedTranscription] = []
         self._texts: collections.deque[str] = collections.deque()
         self._failures: collections.deque[int] = collections.deque()
         self._malformed_remaining = 0
         self._latency_s = 0.0
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._thread: Optional[threading.Thread] = None
-        self._runner: Optional[web.AppRunner] = None
 
     # ----------------------------------------------------------------- lifecycle
-
-    @property
-    def url(self) -> str:
-        if self._runner is None:
-            raise RuntimeError("FakeOpenAI is not started")
-        return f"http://{self.host}:{self._port}"
 
     @property
     def base_url(self) -> str:
         """What OPENAI_BASE_URL should be set to (the SDK appends /audio/transcriptions)."""
         return f"{self.url}/v1"
 
-    def start(self) -> str:
-        if self._runner is not None:
-            return self.url
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._thread = threading.Thread(target=self._run_loop, args=(loop,), name="fake-openai", daemon=True)
-        self._thread.start()
-        self._call(self._start_async())
-        return self.url
-
-    def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        if self._runner is not None:
-            self._call(self._runner.cleanup())
-        # Handlers still sleeping under injected latency: end them before the loop goes.
-        self._call(_cancel_pending_tasks())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(CONTROL_TIMEOUT_S)
-        loop.close()
-        self._loop = self._thread = None
-        self._runner = None
-
-    def __enter__(self) -> "FakeOpenAI":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @staticmethod
-    def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_forever()
-
-    def _call(self, coroutine: Awaitable[Any]) -> Any:
-        if self._loop is None:
-            raise RuntimeError("FakeOpenAI is not started")
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(CONTROL_TIMEOUT_S)
-
-    async def _start_async(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post("/v1/audio/transcriptions", self._transcriptions)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
-        # Handlers under injected latency keep running when the client gives up, like a real server.
-        self._runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S, handler_cancellation=False
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self._port, reuse_address=True)
-        await site.start()
-        if self._port == EPHEMERAL_PORT:
-            self._port = self._runner.addresses[0][1]
+        return app
 
     # ----------------------------------------------------------------- inspection
 
@@ -321,14 +262,6 @@ class FakeOpenAI:
                 param="response_format",
             )
         return None
-
-
-async def _cancel_pending_tasks() -> None:
-    current = asyncio.current_task()
-    pending = [task for task in asyncio.all_tasks() if task is not current]
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
 
 
 # --------------------------------------------------------------------------- command line
