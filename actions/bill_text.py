@@ -23,7 +23,7 @@ import difflib
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Optional, TypeVar
@@ -240,7 +240,7 @@ KWH_LABELS = _labels(
 # Every label whose value is a whole number in a header row with the consumption.
 COUNT_LABELS = _labels(
     "consumo", "leitura anterior", "leitura atual", "leitura", "dias", "n de dias", "numero de dias",
-    "constante", "fator", "medidor", "media", "energia ativa",
+    "constante", "fator", "media", "energia ativa",
 )
 CLASS_LABELS = _labels(
     "classe", "subclasse", "classe/subclasse", "classificacao", "classe de consumo",
@@ -249,6 +249,8 @@ CLASS_LABELS = _labels(
 HOLDER_LABELS = _labels(
     "nome do cliente", "nome do titular", "nome/razao social", "razao social", "nome", "cliente",
     "titular", "consumidor", "titular da conta",
+    # "CLIENTE" as OCR reads it off a blurred photo
+    "nome do cuente", "nome do chente", "cuente", "chente",
 )
 # Only with a colon: "Cidade Nova" is a neighbourhood, "Estado" a word.
 # OCR often reads the colon as "." or ";".
@@ -381,15 +383,46 @@ def find_dates(line: _Line) -> list[_Found[str]]:
     for m in DATE_RE.finditer(line.raw):
         if not _has_real_digit(m.group(0)):
             continue
-        day, month, year = (int(_digits(g)) for g in m.groups())
-        year = year + TWO_DIGIT_YEAR_BASE if year < 100 else year
-        try:
-            date = dt.date(year, month, day)
-        except ValueError:
-            continue
-        if OLDEST_YEAR <= date.year <= NEWEST_YEAR:
-            found.append((m.start(), m.end(), date.isoformat()))
+        parts = tuple(_digits(g) for g in m.groups())
+        date = _date(*parts) or _date_with_zero_repaired(parts)
+        if date is not None:
+            found.append((m.start(), m.end(), date))
     return found
+
+
+def _date(day: str, month: str, year: str) -> Optional[str]:
+    full_year = int(year) + TWO_DIGIT_YEAR_BASE if len(year) <= 2 else int(year)
+    try:
+        date = dt.date(full_year, int(month), int(day))
+    except ValueError:
+        return None
+    return date.isoformat() if OLDEST_YEAR <= date.year <= NEWEST_YEAR else None
+
+
+# Fonts with a dotted or slashed zero (field printers, monospaced bills) make OCR
+# read 0 as 6, 8 or 9: "27/10/2626", "98/05/2025".
+ZERO_LOOKALIKES = "689"
+
+
+def _date_with_zero_repaired(parts: tuple[str, str, str]) -> Optional[str]:
+    """The one valid date that a single 6/8/9 -> 0 change makes of an impossible one.
+
+    Only when the other parts have no 6/8/9 themselves: in "19/67/2026" the 9 may be
+    a misread zero too, and "19/07/2026" would be a confident wrong answer.
+    """
+    repaired = set()
+    for k, part in enumerate(parts):
+        others = "".join(p for j, p in enumerate(parts) if j != k)
+        if any(c in ZERO_LOOKALIKES for c in others):
+            continue
+        for i, char in enumerate(part):
+            if char in ZERO_LOOKALIKES:
+                attempt = list(parts)
+                attempt[k] = part[:i] + "0" + part[i + 1:]
+                date = _date(*attempt)
+                if date:
+                    repaired.add(date)
+    return repaired.pop() if len(repaired) == 1 else None
 
 
 def find_months(line: _Line) -> list[_Found[str]]:
@@ -488,7 +521,12 @@ def _value_for_label(
     return None
 
 
-def _same_line_value(line, label, finder, row_labels, accept):
+Accept = Callable[[_Line, int, int, Any], bool]
+
+
+def _same_line_value(
+    line: _Line, label: re.Match[str], finder: Finder[T], row_labels: re.Pattern[str], accept: Accept,
+) -> Optional[T]:
     later_labels = [m.start() for m in row_labels.finditer(line.key) if m.start() >= label.end()]
     stop = min(later_labels, default=len(line.key))
     for start, end, value in finder(line):
@@ -497,7 +535,14 @@ def _same_line_value(line, label, finder, row_labels, accept):
     return None
 
 
-def _value_below(lines, i, label, finder, row_labels, accept):
+def _value_below(
+    lines: Sequence[_Line],
+    i: int,
+    label: re.Match[str],
+    finder: Finder[T],
+    row_labels: re.Pattern[str],
+    accept: Accept,
+) -> Optional[T]:
     """Value in the rows under a label: by order in a header row, else the nearest column."""
     header = lines[i]
     labels_in_row = _non_overlapping(row_labels.finditer(header.key))
@@ -521,7 +566,7 @@ def _value_below(lines, i, label, finder, row_labels, accept):
     return None
 
 
-def _non_overlapping(matches) -> list[re.Match[str]]:
+def _non_overlapping(matches: Iterable[re.Match[str]]) -> list[re.Match[str]]:
     kept: list[re.Match[str]] = []
     for m in matches:
         if not kept or m.start() >= kept[-1].end():
@@ -697,7 +742,7 @@ def _holder(lines: Sequence[_Line]) -> tuple[Optional[str], Optional[int]]:
 
 def _name_at(line: _Line, start: int, *, whole_line: bool = False) -> Optional[str]:
     raw, key = line.raw[start:], line.key[start:]
-    lead = len(key) - len(key.lstrip(" :.-"))
+    lead = len(key) - len(key.lstrip(" :;.,-"))
     raw, key = raw[lead:], key[lead:]
     end = len(key)
     for pattern in (NAME_ENDERS, re.compile(r"\s{3,}|[0-9]{3,}|[:;]")):
@@ -735,10 +780,18 @@ def _title_name(name: str) -> str:
 _UF_ALTERNATIVES = "|".join(sorted(UFS))
 # "Campinas - SP", "Campinas/SP", "Campinas, SP", "CAMPINAS SP"; OCR often reads the
 # slash as "l", "I" or "|" ("CamaçarilBA").
+# A UF as OCR prints it: "R]" or "Rj" for RJ, "R5" for RS, "M6" for MG (see _uf_from_ocr).
+_UF_TOKEN = r"[A-Z0-9][A-Za-z0-9\]]"
+_UF_OCR_FIXES = str.maketrans({"]": "J", "5": "S", "6": "G", "0": "O", "1": "I", "8": "B", "2": "Z"})
 _UF_AFTER_CITY = re.compile(
-    rf"(?P<sep>\s*[-–/,|]\s*|(?<=[a-zà-ÿ])[lI1](?=(?:{_UF_ALTERNATIVES})(?![A-Za-z]))|\s+)"
-    rf"(?P<uf>{_UF_ALTERNATIVES})(?![A-Za-z])"
+    rf"(?P<sep>\s*[-–/,|]\s*|(?<=[a-zà-ÿ])[lI1](?={_UF_TOKEN}(?![A-Za-z0-9]))|\s+)"
+    rf"(?P<uf>{_UF_TOKEN})(?![A-Za-z0-9\]])"
 )
+
+
+def _uf_from_ocr(token: str) -> Optional[str]:
+    uf = token.upper().translate(_UF_OCR_FIXES)
+    return uf if uf in UFS else None
 
 
 @dataclass(frozen=True)
@@ -805,7 +858,9 @@ def _places_in_line(line: _Line) -> list[tuple[Optional[str], str]]:
         piece = re.split(r"\s[-–]\s|[,;:/()|]|\d+|\s{3,}|\bCEP\b|\bcep\b", before)[-1].strip(" -.")
         if not piece or not re.fullmatch(r"[^\W\d_]+(?:[\s'’.\-]+[^\W\d_]+)*", piece):
             continue
-        uf = m.group("uf")
+        uf = _uf_from_ocr(m.group("uf"))
+        if uf is None:
+            continue
         if not m.group("sep").strip():
             # "BELO HORIZONTE MG": without a separator only a city the gazetteer knows
             # counts, or any word before "SE"/"TO"/"PA" would be a place.
@@ -842,23 +897,27 @@ def _place_score(lines: Sequence[_Line], i: int, holder_line: Optional[int]) -> 
 
 def _labelled_place(lines: Sequence[_Line]) -> tuple[Optional[str], Optional[str]]:
     """ "Cidade: Campinas", "Município/UF: Campinas/SP", "UF: SP"."""
-    city = city_uf = state = None
+    piece = piece_uf = state = None
     for line in lines:
         for label in CITY_LABEL.finditer(line.key):
             rest = line.raw[label.end():].strip()
-            piece = re.split(r"\s{2,}|\bUF\b|\bCEP\b|\d", rest)[0].strip(" -,")
-            m = re.fullmatch(r"(.+?)\s*[/\-–,|]\s*([A-Za-z]{2})", piece)
-            name, uf = (m.group(1), m.group(2).upper()) if m and m.group(2).upper() in UFS else (piece, None)
-            if name and city is None:
-                city, city_uf = _city_name(name, uf)
+            text = re.split(r"\s{2,}|\bUF\b|\bCEP\b|\d", rest)[0].strip(" -,")
+            m = re.fullmatch(rf"(.+?)\s*[/\-–,|]\s*({_UF_TOKEN})", text)
+            if m and _uf_from_ocr(m.group(2)):
+                text, uf = m.group(1), _uf_from_ocr(m.group(2))
+            else:
+                uf = None
+            if text and piece is None:
+                piece, piece_uf = text, uf
         for label in STATE_LABEL.finditer(line.key):
-            m = re.match(r"\s*([A-Za-z]{2})(?![A-Za-z])", line.raw[label.end():])
-            if m and m.group(1).upper() in UFS:
-                state = state or m.group(1).upper()
-    if city and state and city_uf not in (None, state):
-        # "Cidade: Vila Velha ... UF: ES": the city was matched without its UF; redo with it.
-        city = _city_name(city, state)[0]
-    return city, state or city_uf
+            m = re.match(rf"\s*({_UF_TOKEN})(?![A-Za-z0-9\]])", line.raw[label.end():])
+            if m and _uf_from_ocr(m.group(1)):
+                state = state or _uf_from_ocr(m.group(1))
+    if piece is None:
+        return None, state
+    # The UF printed with the city, else the labelled one, else the gazetteer's.
+    city, city_uf = _city_name(piece, piece_uf or state)
+    return city, piece_uf or state or city_uf
 
 
 def _place(lines: Sequence[_Line], holder_line: Optional[int]) -> tuple[Optional[str], Optional[str]]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import channel, nlu
+from bench import bills, channel, nlu
 
-PARTS = {"nlu": nlu.main, "channel": channel.main}
+PARTS = {"nlu": nlu.main, "channel": channel.main, "bills": bills.main}
 
 
 def main(argv: list) -> int:
