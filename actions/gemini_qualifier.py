@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple
 
+from actions.settings_env import env_number
 from actions.formatting import format_brl
 from actions.scoring import (
     STATUS_DISQUALIFIED,
@@ -100,23 +101,6 @@ MAX_TURN_CHARS = 1_000
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-def _env_number(name: str, default: float, *, minimum: float) -> float:
-    """A number from the environment; a missing or invalid one falls back to the default
-    (logged), so a typo in the configuration degrades the feature instead of the bot."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        logger.warning("%s=%r is not a number; using %s", name, raw, default)
-        return default
-    if not math.isfinite(value) or value < minimum:
-        logger.warning("%s=%r is out of range; using %s", name, raw, default)
-        return default
-    return value
-
-
 @dataclass(frozen=True)
 class GeminiSettings:
     api_key: Optional[str] = None
@@ -137,13 +121,13 @@ class GeminiSettings:
             api_key=os.environ.get(API_KEY_ENV) or None,
             model=os.environ.get(MODEL_ENV) or DEFAULT_MODEL,
             api_endpoint=os.environ.get(ENDPOINT_ENV) or None,
-            timeout_s=_env_number(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, minimum=0.001),
-            max_retries=int(_env_number(MAX_RETRIES_ENV, DEFAULT_MAX_RETRIES, minimum=0)),
-            retry_backoff_s=_env_number(BACKOFF_ENV, DEFAULT_RETRY_BACKOFF_S, minimum=0),
-            breaker_failures=int(_env_number(BREAKER_FAILURES_ENV, DEFAULT_BREAKER_FAILURES, minimum=1)),
-            breaker_reset_s=_env_number(BREAKER_RESET_ENV, DEFAULT_BREAKER_RESET_S, minimum=0),
-            max_turns=int(_env_number(MAX_TURNS_ENV, DEFAULT_MAX_TURNS, minimum=1)),
-            max_score_deviation=_env_number(
+            timeout_s=env_number(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, minimum=0.001),
+            max_retries=int(env_number(MAX_RETRIES_ENV, DEFAULT_MAX_RETRIES, minimum=0)),
+            retry_backoff_s=env_number(BACKOFF_ENV, DEFAULT_RETRY_BACKOFF_S, minimum=0),
+            breaker_failures=int(env_number(BREAKER_FAILURES_ENV, DEFAULT_BREAKER_FAILURES, minimum=1)),
+            breaker_reset_s=env_number(BREAKER_RESET_ENV, DEFAULT_BREAKER_RESET_S, minimum=0),
+            max_turns=int(env_number(MAX_TURNS_ENV, DEFAULT_MAX_TURNS, minimum=1)),
+            max_score_deviation=env_number(
                 MAX_SCORE_DEVIATION_ENV, DEFAULT_MAX_SCORE_DEVIATION, minimum=0
             ),
             prompts_dir=Path(os.environ.get(PROMPTS_DIR_ENV) or DEFAULT_PROMPTS_DIR),

@@ -24,6 +24,8 @@ from typing import Literal, Optional
 
 import openai
 
+from actions.settings_env import env_number
+
 logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- configuration
@@ -53,23 +55,6 @@ LANGUAGE = "pt"
 RESPONSE_FORMAT = "json"
 
 
-def _env_number(name: str, default: float, *, minimum: float) -> float:
-    """A number from the environment; a missing or invalid one falls back to the default
-    (logged), so a typo in the configuration degrades the feature instead of the bot."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        logger.warning("%s=%r is not a number; using %s", name, raw, default)
-        return default
-    if value < minimum:
-        logger.warning("%s=%r is below %s; using %s", name, raw, minimum, default)
-        return default
-    return value
-
-
 @dataclass(frozen=True)
 class TranscriptionSettings:
     api_key: Optional[str] = None
@@ -86,10 +71,10 @@ class TranscriptionSettings:
             api_key=os.environ.get(API_KEY_ENV) or None,
             base_url=os.environ.get(BASE_URL_ENV) or None,
             model=os.environ.get(MODEL_ENV) or DEFAULT_MODEL,
-            timeout_s=_env_number(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, minimum=0.001),
-            max_retries=int(_env_number(MAX_RETRIES_ENV, DEFAULT_MAX_RETRIES, minimum=0)),
-            max_seconds=int(_env_number(MAX_SECONDS_ENV, DEFAULT_MAX_SECONDS, minimum=1)),
-            max_bytes=int(_env_number(MAX_BYTES_ENV, DEFAULT_MAX_BYTES, minimum=1)),
+            timeout_s=env_number(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, minimum=0.001),
+            max_retries=int(env_number(MAX_RETRIES_ENV, DEFAULT_MAX_RETRIES, minimum=0)),
+            max_seconds=int(env_number(MAX_SECONDS_ENV, DEFAULT_MAX_SECONDS, minimum=1)),
+            max_bytes=int(env_number(MAX_BYTES_ENV, DEFAULT_MAX_BYTES, minimum=1)),
         )
 
 
