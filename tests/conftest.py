@@ -7,11 +7,13 @@ tracker and lock stores of endpoints.yml (the production configuration).
 from __future__ import annotations
 
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+import redis
 
 from scripts.procs import (
     Server,
@@ -84,6 +86,25 @@ def redis_server(logs_dir: Path) -> Iterator[RedisInfo]:
 def fake_openai() -> Iterator[FakeOpenAI]:
     with FakeOpenAI(api_key=OPENAI_API_KEY) as fake:
         yield fake
+
+
+@pytest.fixture(scope="session")
+def redis_port(redis_server: RedisInfo) -> int:
+    return redis_server.port
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix of the test's own in the session's Redis."""
+    return f"t{uuid.uuid4().hex[:10]}:evo"
+
+
+@pytest.fixture
+def raw(redis_port: int) -> Iterator[redis.Redis]:
+    """A synchronous client to look at what the code under test wrote."""
+    client = redis.Redis(host="127.0.0.1", port=redis_port, decode_responses=True)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,6 @@ import logging
 import mimetypes
 import re
 import secrets
-import signal
 import threading
 import time
 import uuid
@@ -42,7 +41,7 @@ from typing import Any, Awaitable, Callable, Optional, Sequence
 
 from aiohttp import web
 
-from tests.fake_server import DEFAULT_HOST, EPHEMERAL_PORT, BackgroundServer
+from tests.fake_server import DEFAULT_HOST, EPHEMERAL_PORT, BackgroundServer, serve_until_signalled
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,6 @@ DEFAULT_CLI_PORT = 8080
 # Evolution accepts JSON bodies up to 136 MB (§4.1).
 MAX_BODY_BYTES = 136 * 1024 * 1024
 DEFAULT_WAIT_TIMEOUT_S = 5.0
-CLI_SIGNAL_POLL_S = 0.5
 WAIT_POLL_INTERVAL_S = 0.01
 MS_PER_S = 1000
 
@@ -785,20 +783,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.api_key, args.instance, host=args.host, port=args.port, apply_delays=args.apply_delays
     )
     fake.set_latency(args.latency)
-    stopping = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: stopping.set())
-    url = fake.start()
-    print(f"Fake Evolution API at {url} (instance {args.instance!r}); Ctrl-C stops", flush=True)
-    try:
-        # A timeout keeps the main thread responsive to signals on every platform.
-        while not stopping.wait(CLI_SIGNAL_POLL_S):
-            pass
-    finally:
-        fake.stop()
-    print("Fake Evolution API stopped", flush=True)
-    return 0
-
+    fake.start()  # the banner names its URL
+    return serve_until_signalled(fake, f"Fake Evolution API at {fake.url} (instance {args.instance!r})")
 
 if __name__ == "__main__":
     raise SystemExit(main())

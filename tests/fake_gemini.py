@@ -34,7 +34,6 @@ import asyncio
 import collections
 import json
 import logging
-import signal
 import threading
 import time
 import uuid
@@ -43,7 +42,7 @@ from typing import Any, Optional, Sequence
 
 from aiohttp import web
 
-from tests.fake_server import DEFAULT_HOST, EPHEMERAL_PORT, BackgroundServer
+from tests.fake_server import DEFAULT_HOST, EPHEMERAL_PORT, BackgroundServer, serve_until_signalled
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +52,6 @@ DEFAULT_CLI_PORT = 8082
 API_VERSIONS = ("v1", "v1beta")
 METHODS = ("generateContent", "streamGenerateContent")
 MAX_BODY_BYTES = 20 * 1024 * 1024  # Google's inline request limit
-CLI_SIGNAL_POLL_S = 0.5
 MALFORMED_BODY = '{"candidates": [{"content": '
 CHARS_PER_TOKEN = 4  # a rough count for usageMetadata
 ROLES = ("user", "model")
@@ -369,19 +367,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     fake = FakeGemini(args.api_key, host=args.host, port=args.port)
     fake.default_text = args.text
     fake.set_latency(args.latency)
-    stopping = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: stopping.set())
-    fake.start()
-    print(f"Fake Gemini at {fake.url} (GEMINI_API_ENDPOINT); Ctrl-C stops", flush=True)
-    try:
-        while not stopping.wait(CLI_SIGNAL_POLL_S):
-            pass
-    finally:
-        fake.stop()
-    print("Fake Gemini stopped", flush=True)
-    return 0
-
+    fake.start()  # the banner names its URL
+    return serve_until_signalled(fake, f"Fake Gemini at {fake.url} (GEMINI_API_ENDPOINT)")
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import collections
 import logging
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from typing import Any, Optional, Sequence
 
 from aiohttp import web
 
-from tests.fake_server import DEFAULT_HOST, EPHEMERAL_PORT, BackgroundServer
+from tests.fake_server import DEFAULT_HOST, EPHEMERAL_PORT, BackgroundServer, serve_until_signalled
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +42,6 @@ DEFAULT_CLI_PORT = 8081
 MAX_FILE_BYTES = 25 * 1024 * 1024
 # Room for the multipart framing so that a file at the limit still reaches the size check.
 MAX_BODY_BYTES = MAX_FILE_BYTES + 1024 * 1024
-CLI_SIGNAL_POLL_S = 0.5
 MALFORMED_BODY = '{"text": "unterminated'
 RESPONSE_FORMATS = ("json", "text", "verbose_json")
 
@@ -279,19 +277,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     fake = FakeOpenAI(args.api_key, host=args.host, port=args.port)
     fake.default_text = args.text
     fake.set_latency(args.latency)
-    stopping = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: stopping.set())
-    fake.start()
-    print(f"Fake OpenAI transcription at {fake.base_url}; Ctrl-C stops", flush=True)
-    try:
-        while not stopping.wait(CLI_SIGNAL_POLL_S):
-            pass
-    finally:
-        fake.stop()
-    print("Fake OpenAI stopped", flush=True)
-    return 0
-
+    fake.start()  # the banner names its URL
+    return serve_until_signalled(fake, f"Fake OpenAI transcription at {fake.base_url}")
 
 if __name__ == "__main__":
     raise SystemExit(main())

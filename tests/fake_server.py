@@ -3,6 +3,7 @@ background thread with its own event loop, driven from tests' threads."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 from typing import Any, Awaitable, Optional
 
@@ -13,6 +14,7 @@ EPHEMERAL_PORT = 0  # the OS picks a free port
 LISTEN_BACKLOG = 1024  # benchmarks open many connections at once
 SHUTDOWN_TIMEOUT_S = 1.0
 CONTROL_TIMEOUT_S = 10.0  # bounds every call from a test into the server's loop
+CLI_SIGNAL_POLL_S = 0.5
 
 
 class BackgroundServer:
@@ -117,6 +119,23 @@ class BackgroundServer:
         if self._runner is not None and self._runner.server is not None:
             for connection in list(self._runner.server.connections):
                 connection.force_close()
+
+
+def serve_until_signalled(server: BackgroundServer, banner: str) -> int:
+    """The fakes' command line: serve until Ctrl-C or SIGTERM."""
+    stopping = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stopping.set())
+    server.start()
+    print(f"{banner}; Ctrl-C stops", flush=True)
+    try:
+        # A timeout keeps the main thread responsive to signals on every platform.
+        while not stopping.wait(CLI_SIGNAL_POLL_S):
+            pass
+    finally:
+        server.stop()
+    print(f"{type(server).__name__} stopped", flush=True)
+    return 0
 
 
 async def _cancel_pending_tasks() -> None:

@@ -8,11 +8,9 @@ import asyncio
 import dataclasses
 import json
 import logging
-import uuid
-from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import pytest
-import redis
 
 from connectors.evolution import (
     EvolutionInput,
@@ -43,22 +41,6 @@ BUTTONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def redis_port(redis_server) -> int:
-    """The session's private Redis (tests/conftest.py); each test has its own key prefix."""
-    return redis_server.port
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"t{uuid.uuid4().hex[:10]}:evo"
-
-
-@pytest.fixture
-def raw(redis_port: int) -> Iterator[redis.Redis]:
-    client = redis.Redis(host="127.0.0.1", port=redis_port, decode_responses=True)
-    yield client
-    client.close()
 
 
 def make_settings(fake: FakeEvolution, redis_port: int, prefix: str, **overrides: Any) -> EvolutionSettings:

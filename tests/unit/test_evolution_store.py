@@ -7,11 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
-from typing import Any, Awaitable, Callable, Dict, Iterator
+from typing import Any, Awaitable, Callable, Dict
 
 import pytest
-import redis
 
 from connectors.evolution_store import (
     BUTTONS_TTL_SECONDS,
@@ -32,23 +30,6 @@ HOUR_START = 1_761_055_200.0
 assert HOUR_START % HOUR == 0
 
 
-@pytest.fixture(scope="module")
-def redis_port(redis_server) -> int:
-    """The session's private Redis (tests/conftest.py); each test has its own key prefix."""
-    return redis_server.port
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"t{uuid.uuid4().hex[:10]}:evo"
-
-
-@pytest.fixture
-def raw(redis_port: int) -> Iterator[redis.Redis]:
-    """A synchronous client to look at what the store wrote."""
-    client = redis.Redis(host="127.0.0.1", port=redis_port, decode_responses=True)
-    yield client
-    client.close()
 
 
 @pytest.fixture
