@@ -610,7 +610,7 @@ class EvolutionInput(InputChannel):
         while True:
             await asyncio.sleep(LEASE_RENEW_SECONDS)
             try:
-                await self.store.redis.expire(self.store.key("lock", sender_id), LEASE_SECONDS)
+                await self.store.extend_lock(sender_id, LEASE_SECONDS)
                 await self.store.postpone(sender_id, time.time() + LEASE_SECONDS)
             except RedisError:
                 logger.warning("evolution.lease_not_renewed sender=%s", mask_phone(sender_id))

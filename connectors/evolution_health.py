@@ -88,11 +88,7 @@ async def whatsapp_state(client: EvolutionClient) -> Dict[str, Any]:
 
 async def backlog(store: ChannelStore) -> Dict[str, Any]:
     try:
-        return {
-            "conversations_waiting": int(await store.redis.zcard(store.key("due"))),
-            "replies_queued": await store.outbox_size(),
-            "dead_letters": int(await store.redis.llen(store.key("dead"))),
-        }
+        return await store.backlog()
     except RedisError:
         return {"error": "redis unreachable"}
 

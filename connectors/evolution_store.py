@@ -138,6 +138,16 @@ class ChannelStore:
     async def lock(self, sender_id: str, owner: str, seconds: int) -> bool:
         return bool(await self.redis.set(self.key("lock", sender_id), owner, nx=True, ex=seconds))
 
+    async def extend_lock(self, sender_id: str, seconds: int) -> None:
+        await self.redis.expire(self.key("lock", sender_id), seconds)
+
+    async def backlog(self) -> Dict[str, int]:
+        """Conversations waiting for a turn, replies waiting for Evolution, abandoned turns."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.key("due")).llen(self.key("outbox")).llen(self.key("dead"))
+            waiting, queued, dead = await pipe.execute()
+        return {"conversations_waiting": int(waiting), "replies_queued": int(queued), "dead_letters": int(dead)}
+
     async def unlock(self, sender_id: str, owner: str) -> None:
         await self._release(keys=[self.key("lock", sender_id)], args=[owner])
 
