@@ -25,6 +25,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
+from observability import metrics
+from observability.logs import REQUEST_ID_HEADER, get_request_id
+
 __all__ = [
     "BreakerState",
     "CircuitBreaker",
@@ -668,14 +671,24 @@ class EvolutionClient:
                     f"(next trial in {retry_after_s:.1f}s)",
                     retry_after_s=retry_after_s,
                 )
+            endpoint = self._endpoint_label(path)
             try:
-                return await http.request(method, path, json=body, timeout=timeout)
+                response = await http.request(
+                    method, path, json=body, timeout=timeout, headers=_request_id_headers()
+                )
             except httpx.TransportError:
+                metrics.EVOLUTION_REQUESTS.labels(endpoint=endpoint, status="error").inc()
                 raise
             except BaseException:
                 # Cancelled or broken before an outcome: free the half-open trial slot.
                 self._breaker.release()
                 raise
+            metrics.EVOLUTION_REQUESTS.labels(endpoint=endpoint, status=str(response.status_code)).inc()
+            return response
+
+    def _endpoint_label(self, path: str) -> str:
+        """The path without the instance, e.g. "message/sendText": a bounded metric label."""
+        return path.replace("/" + self._quoted_instance(), "").strip("/") or "/"
 
     def _timeout_for(self, blocking_delay_ms: Optional[int]) -> httpx.Timeout:
         extra_s = (blocking_delay_ms or 0) / MS_PER_S
@@ -694,6 +707,12 @@ class EvolutionClient:
         if body is None and response.content.strip() not in (b"", b"null"):
             raise EvolutionError(response.status_code, "Evolution answered with a body that is not JSON")
         return body
+
+
+def _request_id_headers() -> dict[str, str]:
+    """The turn's request id travels to Evolution, so its logs can be matched with ours."""
+    request_id = get_request_id()
+    return {REQUEST_ID_HEADER: request_id} if request_id else {}
 
 
 def _json_or_none(response: httpx.Response) -> Any:

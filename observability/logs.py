@@ -80,6 +80,13 @@ def get_conversation() -> Optional[str]:
     return _conversation.get()
 
 
+def bind(request_id: Optional[str], conversation: Optional[str] = None) -> None:
+    """Sets both for the rest of the current asyncio task (each task has its own copy
+    of the context, so this does not leak into other turns)."""
+    _request_id.set(request_id)
+    _conversation.set(conversation)
+
+
 @contextmanager
 def request_context(request_id: Optional[str], conversation: Optional[str] = None) -> Iterator[None]:
     """Within the block, log lines carry this request id and (masked) conversation."""
