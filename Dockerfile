@@ -17,6 +17,7 @@ COPY data ./data
 COPY components ./components
 COPY actions ./actions
 COPY connectors ./connectors
+COPY observability ./observability
 RUN rasa train --fixed-model-name current --out /app/models
 
 FROM python AS rasa
@@ -24,10 +25,12 @@ FROM python AS rasa
 COPY components ./components
 COPY actions ./actions
 COPY connectors ./connectors
+COPY observability ./observability
 COPY endpoints.yml credentials.yml ./
 COPY --from=train /app/models/current.tar.gz ./models/current.tar.gz
 ENV ACTION_SERVER_URL=http://actions:5055/webhook \
-    REDIS_HOST=redis REDIS_PORT=6379 REDIS_DB=0 REDIS_PASSWORD= REDIS_KEY_PREFIX=aisdr
+    REDIS_HOST=redis REDIS_PORT=6379 REDIS_DB=0 REDIS_PASSWORD= REDIS_KEY_PREFIX=aisdr \
+    LOG_FORMAT=json
 USER app
 EXPOSE 5005
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \
@@ -42,6 +45,8 @@ RUN apt-get update \
 # The action server reads media through the channel's Redis keys and Evolution client.
 COPY actions ./actions
 COPY connectors ./connectors
+COPY observability ./observability
+ENV LOG_FORMAT=json
 USER app
 EXPOSE 5055
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \

@@ -35,7 +35,7 @@ LOG_LEVEL          ?= INFO
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) \
                    $(wildcard components/*.py)
 
-.PHONY: help setup venv system-deps train shell test test-unit test-rasa run bench review lock clean
+.PHONY: help setup venv system-deps train shell test test-unit test-rasa run bench review lock clean deploy
 
 help:
 	@echo "make shell   talk to the assistant in the terminal (sets everything up)"
@@ -43,6 +43,7 @@ help:
 	@echo "make run     production stack: Rasa server + HTTP API + action server, Redis stores"
 	@echo "make train   retrain the model if data, domain or config changed"
 	@echo "make bench   benchmarks; tables on screen, JSON in bench/results/"
+	@echo "make deploy  Docker Compose deploy: backup, test, build, switch, check, roll back on failure"
 	@echo "make setup   the set-up step alone"
 
 setup: venv system-deps $(MODEL)
@@ -71,7 +72,7 @@ $(MODEL): $(VENV_STAMP) $(TRAINING_INPUTS)
 	@touch $@
 
 shell: setup
-	@bash scripts/shell.sh
+	@LOG_FORMAT=text bash scripts/shell.sh
 
 test: setup
 	@bash scripts/test.sh
@@ -80,7 +81,11 @@ test-unit: venv
 	@$(PY) -m pytest tests/unit -q
 
 run: setup
-	@bash scripts/run-stack.sh
+	@LOG_FORMAT="$${LOG_FORMAT:-json}" bash scripts/run-stack.sh
+
+# DEPLOY_ARGS: --dry-run, --scale, --pull, --skip-tests, --tag TAG (see scripts/deploy.sh).
+deploy:
+	@bash scripts/deploy.sh $(DEPLOY_ARGS)
 
 bench: setup
 	@$(PY) -m bench

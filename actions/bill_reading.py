@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -19,6 +20,7 @@ from actions.bill_text import BillFacts
 from actions.dialogue import QUALIFICATION_FORM
 from actions.media import MediaUnavailable, fetch_media, media_messages
 from actions.formatting import format_brl
+from observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -93,13 +95,18 @@ class ActionReadBill(Action):
         for message in media_messages(tracker.latest_message, kinds=("image", "document")):
             try:
                 data = await fetch_media(message, metadata.get("reply_jid", ""), max_bytes=DEFAULT_MAX_BYTES)
+                started = time.perf_counter()
                 # OCR is CPU-bound: off the event loop, so other conversations go on.
                 reading = await asyncio.to_thread(read_bill, data)
+                metrics.OCR_SECONDS.observe(time.perf_counter() - started)
             except (MediaUnavailable, BillError) as error:
+                reason = "media_unavailable" if isinstance(error, MediaUnavailable) else "unreadable"
+                metrics.OCR_FAILURES.labels(reason=reason).inc()
                 logger.info("bill.unreadable reason=%s", error)
                 continue
             if reading.is_bill:
                 return reading
+            metrics.OCR_FAILURES.labels(reason="not_a_bill").inc()
         return None
 
 

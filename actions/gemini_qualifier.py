@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple
 
 from actions.settings_env import env_number
+from observability import metrics
 from actions.formatting import format_brl
 from actions.scoring import (
     STATUS_DISQUALIFIED,
@@ -763,12 +764,15 @@ async def qualify(
     breaker = breaker or breaker_for(settings)
     if not breaker.allow():
         logger.info("Gemini circuit open: qualifying by the rules")
+        metrics.GEMINI_FALLBACKS.labels(reason="circuit_open").inc()
         return rules_qualification(slots, rules)
     started = time.monotonic()
     try:
         output = await _ask_gemini(conversation, clean_slots(slots), confirmed, rules, settings)
     except GeminiFailure as failure:
         breaker.record_failure()
+        metrics.GEMINI_CALLS.labels(outcome="failed").inc()
+        metrics.GEMINI_FALLBACKS.labels(reason=failure.kind).inc()
         logger.warning(
             "Gemini qualification failed (%s) after %.1f s; qualifying by the rules (circuit %s)",
             failure, time.monotonic() - started, breaker.state,
@@ -778,4 +782,5 @@ async def qualify(
         breaker.record_failure()  # cancelled: never leave a half-open trial hanging
         raise
     breaker.record_success()
+    metrics.GEMINI_CALLS.labels(outcome="ok").inc()
     return gemini_qualification(output, slots, confirmed, rules, settings.max_score_deviation)

@@ -1,6 +1,7 @@
 """Scores a lead at the end of the qualification form and tells it what comes next."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -13,6 +14,9 @@ from actions.formatting import format_brl
 from actions.gemini_qualifier import conversation_from_events, qualify
 from actions.sales_team import notify_sales
 from actions.scoring import STATUS_SUBSCRIPTION, LeadAssessment, assess_lead
+from observability import metrics
+
+logger = logging.getLogger(__name__)
 
 CLASS_RESPONSES = {
     "HOT": "utter_qualified_hot",
@@ -53,6 +57,8 @@ class ActionQualifyLead(Action):
         confirmed = {slot for slot in LEAD_FACT_SLOTS if slots.get(slot) is not None}
         qualification = await qualify(conversation_from_events(tracker.events), slots, confirmed=confirmed)
         updates = qualification.slot_updates()
+        metrics.LEADS.labels(lead_class=qualification.lead_class).inc()
+        logger.info("lead.scored class=%s status=%s", qualification.lead_class, qualification.lead_status)
         savings = savings_message(assess_lead({**slots, **updates}))
         if savings and qualification.lead_status != STATUS_SUBSCRIPTION:
             dispatcher.utter_message(text=savings)

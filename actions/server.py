@@ -3,7 +3,7 @@
     python -m actions.server [--port 5055]
 
 Rasa SDK's own routes stay as they are (POST /webhook, GET /health, GET /actions).
-Added: GET /ready, and POST /media/transcribe, which the Evolution channel calls
+Added: GET /ready, GET /metrics (Prometheus), and POST /media/transcribe, which the Evolution channel calls
 for a voice note before the turn, so that the transcript is understood exactly
 as if the lead had typed it, while the slow work stays in this server.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 from typing import Any, Dict, List, Optional
 
 from redis.exceptions import RedisError
@@ -24,15 +25,50 @@ from actions.media import MediaUnavailable, fetch_media
 from actions.transcription import TranscriptionSettings, transcribe
 from connectors.evolution_settings import load_settings
 from connectors.evolution_store import ChannelStore
+from observability import metrics
+from observability.errors import init_error_reporting
+from observability.logs import REQUEST_ID_HEADER, configure_logging, request_id_from, set_request_id
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5055
 PORT_ENV = "ACTION_PORT"
+ACTIONS_PATH = "/webhook"
+
+
+def request_id_of_action_call(body: Any) -> Optional[str]:
+    """The channel's request id, from the tracker's latest user message metadata."""
+    if not isinstance(body, dict):
+        return None
+    tracker = body.get("tracker")
+    latest = tracker.get("latest_message") if isinstance(tracker, dict) else None
+    metadata = latest.get("metadata") if isinstance(latest, dict) else None
+    return metadata.get("request_id") if isinstance(metadata, dict) else None
+
+
+async def bind_request_id(request: Request) -> None:
+    """Every log line of this request carries the turn's id: the tracker's for an
+    action call, the ``X-Request-ID`` header otherwise (or a new id)."""
+    incoming = request.headers.get(REQUEST_ID_HEADER)
+    if request.path == ACTIONS_PATH and request.method == "POST":
+        try:
+            body = request.json
+        except Exception:  # noqa: BLE001 - Rasa SDK answers a bad body itself
+            body = None
+        incoming = request_id_of_action_call(body) or incoming
+        set_request_id(request_id_from(incoming))
+        logger.info("action.call action=%s", body.get("next_action") if isinstance(body, dict) else None)
+    else:
+        set_request_id(request_id_from(incoming))
 
 
 def operations_blueprint() -> Blueprint:
     routes = Blueprint("operations")
+
+    @routes.get("/metrics")
+    async def prometheus_metrics(request: Request) -> HTTPResponse:
+        body, content_type = metrics.render()
+        return response.raw(body, content_type=content_type)
 
     @routes.get("/ready")
     async def ready(request: Request) -> HTTPResponse:
@@ -76,16 +112,22 @@ async def voice_note_text(message: Dict[str, Any], reply_jid: str) -> Dict[str, 
         audio = await fetch_media(message, reply_jid, max_bytes=settings.max_bytes)
     except MediaUnavailable as error:
         logger.info("voice_note.unavailable reason=%s", error)
+        metrics.TRANSCRIPTION_FAILURES.labels(reason="media_unavailable").inc()
         return {"text": None, "reason": "too_big" if "too big" in str(error) else "server_error"}
+    started = time.perf_counter()
     result = await transcribe(
         audio, mimetype=media.get("mimetype") or "audio/ogg", seconds=media.get("seconds"), settings=settings
     )
+    metrics.TRANSCRIPTION_SECONDS.observe(time.perf_counter() - started)
+    if result.reason:
+        metrics.TRANSCRIPTION_FAILURES.labels(reason=result.reason).inc()
     return {"text": result.text, "reason": result.reason}
 
 
 def build_app() -> Sanic:
     app = create_app("actions", cors_origins=None)
     app.blueprint(operations_blueprint())
+    app.register_middleware(bind_request_id, "request")
     return app
 
 
@@ -93,7 +135,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m actions.server", description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get(PORT_ENV) or DEFAULT_PORT))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+    configure_logging()  # LOG_FORMAT, LOG_LEVEL
+    init_error_reporting("actions")
     build_app().run(host="0.0.0.0", port=args.port, access_log=False, workers=1)
 
 

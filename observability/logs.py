@@ -43,7 +43,9 @@ _REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 NO_REQUEST = "-"
 
 _request_id: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("aisdr_request_id", default=None)
-_conversation: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("aisdr_conversation", default=None)
+_conversation: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar(
+    "aisdr_conversation", default=None
+)
 
 # --- request id ---------------------------------------------------------------------------------
 
@@ -108,7 +110,8 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 # key=value, key: value, "key": "value" for names that hold secrets.
 _SECRET_PAIR = re.compile(
     r"(?i)(\b(?:apikey|api[_-]?key|x-api-key|authorization|token|access[_-]?token|auth[_-]?token|"
-    r"secret|password|passwd|jwt[_-]?key|dsn)\b[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)(?!(?:bearer|basic)\s)([^\s\"',&;}\]]+)"
+    r"secret|password|passwd|jwt[_-]?key|dsn)\b[\"']?\s*[:=]\s*[\"']?)"
+    r"(?!\*\*\*)(?!(?:bearer|basic)\s)([^\s\"',&;}\]]+)"
 )
 # Values of these environment variables are removed wherever they appear.
 _SECRET_ENV_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_DSN")
@@ -258,9 +261,43 @@ def build_handler(fmt: str, stream: Any = None) -> logging.Handler:
 
 def configure_logging(fmt: Optional[str] = None, level: Optional[str] = None, stream: Any = None) -> None:
     """Root logging for a process of ours: one handler on stderr (or ``stream``),
-    JSON or text, at ``level``; replaces whatever handlers were there."""
+    JSON or text, at ``level``; replaces whatever handlers were there, and loggers
+    that brought their own console handlers (Sanic's) now go through it."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.addHandler(build_handler(log_format(fmt), stream))
     root.setLevel(log_level(level))
+    # Python warnings would otherwise go to stderr as raw multi-line text.
+    logging.captureWarnings(True)
+    _route_console_loggers_to_root()
+
+
+def _route_console_loggers_to_root() -> None:
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if not isinstance(logger, logging.Logger):
+            continue
+        console = [h for h in logger.handlers if type(h) is logging.StreamHandler]
+        for handler in console:
+            logger.removeHandler(handler)
+        if console:
+            logger.propagate = True
+
+
+def adopt_process_logging() -> None:
+    """For a process whose logging someone else set up: the Rasa CLI applies
+    ``--logging-config-file`` and then installs coloredlogs, which replaces that
+    file's console handler with its own text one, and Sanic adds handlers of its own
+    when the server app is created. So the channel calls this when it is loaded and
+    again once the server started: with LOG_FORMAT set, our handler replaces them
+    all; without it, Rasa's text output stays and only gets our filters."""
+    if os.environ.get(FORMAT_ENV):
+        configure_logging()
+        return
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    for handler in [handler for logger in loggers for handler in logger.handlers]:
+        if not any(isinstance(f, RedactionFilter) for f in handler.filters):
+            handler.addFilter(ContextFilter())
+            handler.addFilter(RedactionFilter())

@@ -50,7 +50,8 @@ TURN_FAILURES = Counter(
     ["outcome"],
 )
 EVOLUTION_REQUESTS = Counter(
-    f"{PREFIX}_evolution_requests", "Calls to the Evolution API, by endpoint and HTTP status ('error' = no answer)",
+    f"{PREFIX}_evolution_requests",
+    "Calls to the Evolution API, by endpoint and HTTP status ('error' = no answer)",
     ["endpoint", "status"],
 )
 FOLLOWUPS = Counter(
@@ -60,7 +61,9 @@ WEEKLY_REPORTS_SENT = Counter(f"{PREFIX}_weekly_reports_sent", "Weekly reports s
 
 # --- Action server: the slow work ----------------------------------------------------------------
 
-OCR_SECONDS = Histogram(f"{PREFIX}_ocr_duration_seconds", "Reading one electricity bill", buckets=WORK_BUCKETS)
+OCR_SECONDS = Histogram(
+    f"{PREFIX}_ocr_duration_seconds", "Reading one electricity bill", buckets=WORK_BUCKETS,
+)
 OCR_FAILURES = Counter(f"{PREFIX}_ocr_failures", "Bills that could not be read, by reason", ["reason"])
 TRANSCRIPTION_SECONDS = Histogram(
     f"{PREFIX}_transcription_duration_seconds", "Transcribing one voice note", buckets=WORK_BUCKETS,
@@ -70,7 +73,8 @@ TRANSCRIPTION_FAILURES = Counter(
 )
 GEMINI_CALLS = Counter(f"{PREFIX}_gemini_calls", "Calls to Gemini, by outcome", ["outcome"])
 GEMINI_FALLBACKS = Counter(
-    f"{PREFIX}_gemini_fallbacks", "Qualifications answered by the deterministic rules instead of Gemini, by reason",
+    f"{PREFIX}_gemini_fallbacks",
+    "Qualifications answered by the deterministic rules instead of Gemini, by reason",
     ["reason"],
 )
 LEADS = Counter(f"{PREFIX}_leads", "Leads scored, by the class they were given", ["lead_class"])

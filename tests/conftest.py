@@ -167,6 +167,7 @@ def server_env(redis: RedisInfo, fake: FakeEvolution) -> dict:
         "EVOLUTION_WEBHOOK_JWT_KEY": WEBHOOK_JWT_KEY,
         "WEBHOOK_HMAC_SECRET": WEBHOOK_HMAC_SECRET,
         "RASA_AUTH_TOKEN": RASA_AUTH_TOKEN,
+        "LOG_FORMAT": "json",  # as in production; tests/operations scans these logs at the end
     }
 
 

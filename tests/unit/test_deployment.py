@@ -1,0 +1,158 @@
+"""Deployment files: every image pinned, every long-running service restarted and
+health-checked, the compose files valid (when Docker's compose plugin is here), and
+the deploy script's dry run walking every step in order."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = ROOT / "docker-compose.yml"
+SCALE = ROOT / "docker-compose.scale.yml"
+COMPOSE_FILES = [BASE, SCALE]
+
+# A tag with a digit (a version or a commit), or a digest; our own images' tag is ${APP_TAG...}.
+_TAG = r":(?:(?!latest$)[\w.-]*\d[\w.-]*|\$\{APP_TAG[^}]*\})"
+_DIGEST = r"@sha256:[0-9a-f]{64}"
+PINNED = re.compile(rf"^[^:@\s]+(?:{_TAG}(?:{_DIGEST})?|{_DIGEST})$")
+# Each compose service that must keep running (profiles hold one-shot jobs).
+ONE_SHOT_PROFILES = {"setup"}
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """PyYAML with compose's `!reset` / `!override` tags read as plain values."""
+
+
+def _plain(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    return loader.construct_scalar(node)
+
+
+for _tag in ("!reset", "!override"):
+    _ComposeLoader.add_constructor(_tag, _plain)
+
+
+def load(path: Path) -> Dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_ComposeLoader)
+
+
+def merged_services() -> Dict[str, Dict[str, Any]]:
+    services: Dict[str, Dict[str, Any]] = {}
+    for path in COMPOSE_FILES:
+        for name, service in (load(path).get("services") or {}).items():
+            services[name] = {**services.get(name, {}), **service}
+    return services
+
+
+def long_running(services: Dict[str, Dict[str, Any]]) -> List[str]:
+    return [name for name, s in services.items() if not ONE_SHOT_PROFILES & set(s.get("profiles") or [])]
+
+
+@pytest.mark.parametrize("image, pinned", [
+    ("redis:7.2.5-alpine", True), ("evoapicloud/evolution-api:v2.3.6", True),
+    ("solarprime/rasa:${APP_TAG:-dev}", True), (f"nginx@sha256:{'a' * 64}", True),
+    ("redis", False), ("redis:latest", False), ("nginx:alpine", False), ("postgres:stable", False),
+])
+def test_pinned_pattern(image, pinned):
+    assert bool(PINNED.match(image)) is pinned
+
+
+def test_every_image_is_pinned():
+    for path in COMPOSE_FILES:
+        for name, service in load(path)["services"].items():
+            if "image" in service:
+                image = service["image"]
+                assert PINNED.match(image), f"{path.name}: {name} image {image!r} is not pinned"
+    for name, service in merged_services().items():
+        assert "image" in service, f"{name} has no image name: built images must be tagged (APP_TAG)"
+
+
+def test_dockerfile_base_images_are_pinned():
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("FROM "):
+            image = line.split()[1]
+            assert image in {"python"} or PINNED.match(image), line
+
+
+def test_long_running_services_restart_and_are_health_checked():
+    services = merged_services()
+    assert {"redis", "evolution", "rasa", "actions", "review", "proxy"} <= set(long_running(services))
+    for name in long_running(services):
+        assert services[name].get("restart") in ("unless-stopped", "always"), f"{name}: no restart policy"
+        assert services[name].get("healthcheck", {}).get("test"), f"{name}: no healthcheck"
+
+
+def test_the_setup_job_points_the_webhook_at_rasa():
+    job = load(BASE)["services"]["setup-webhook"]
+    assert job["profiles"] == ["setup"] and job["restart"] == "no"
+    assert job["command"][:4] == ["python", "-m", "connectors.evolution", "setup-webhook"]
+    assert "http://rasa:5005" in job["command"]
+
+
+def test_scaled_rasa_is_behind_the_proxy_only():
+    scale = load(SCALE)["services"]
+    assert scale["rasa"]["ports"] == [] and scale["proxy"]["ports"] == ["5005:5005"]
+    config = (ROOT / "deploy" / "nginx-rasa.conf").read_text()
+    assert "server rasa:5005 resolve" in config and "X-Request-ID" in config
+
+
+def _compose_plugin() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _compose_plugin(), reason="no Docker compose plugin on this machine")
+@pytest.mark.parametrize("files", [[BASE], [BASE, SCALE]], ids=["base", "scale"])
+def test_docker_compose_accepts_the_files(files):
+    env = {**os.environ, "EVOLUTION_API_KEY": "x" * 16, "RASA_AUTH_TOKEN": "x" * 16, "REVIEW_TOKEN": "x" * 16}
+    args = [arg for path in files for arg in ("-f", str(path))]
+    result = subprocess.run(["docker", "compose", *args, "--profile", "setup", "config", "--quiet"],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def dry_run(*args: str, state_dir: Path) -> str:
+    env = {**os.environ, "DEPLOY_STATE_DIR": str(state_dir)}
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "deploy.sh"), "--dry-run", *args],
+                            cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_deploy_dry_run_walks_every_step_in_order(tmp_path):
+    (tmp_path / "current-tag").write_text("abc123\n")
+    out = dry_run("--tag", "def456", state_dir=tmp_path)
+    steps = ["redis-cli BGSAVE", "compose cp redis:/data/dump.rdb", "make test",
+             "APP_TAG=def456 docker compose -f docker-compose.yml build actions rasa",
+             "rasa test core", "up -d --no-deps actions", "up -d --no-deps rasa", "up -d --no-deps review",
+             "/webhooks/evolution/ready", "previous tag (abc123)", "record def456"]
+    positions = [out.find(step) for step in steps]
+    assert -1 not in positions, [s for s, p in zip(steps, positions) if p == -1]
+    assert positions == sorted(positions)
+    assert "deploy: tag def456 (previous: abc123)" in out
+    assert not (tmp_path / "backups").exists() and (tmp_path / "current-tag").read_text() == "abc123\n"
+
+
+def test_deploy_dry_run_with_scale_rolls_replicas_and_pulls(tmp_path):
+    out = dry_run("--scale", "--pull", "--skip-tests", "--tag", "v1", state_dir=tmp_path)
+    assert "-f docker-compose.scale.yml pull actions rasa" in out
+    assert "--scale rasa=<2 x replicas>" in out and "docker stop / docker rm the old rasa containers" in out
+    assert "--scale review" not in out  # one container on a fixed port: recreated
+    assert "+ make test" not in out
+
+
+def test_deploy_refuses_unknown_options(tmp_path):
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "deploy.sh"), "--dry-run", "--frobnicate"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2 and "unknown option" in result.stderr
