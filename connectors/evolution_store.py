@@ -175,7 +175,17 @@ class ChannelStore:
         await self.redis.set(self.key("takeover", sender_id), str(time.time()), ex=seconds)
 
     async def human_is_talking(self, sender_id: str) -> bool:
-        return bool(await self.redis.exists(self.key("takeover", sender_id)))
+        # Either a timed pause (a person typed on the business phone) or an open-ended
+        # hold taken from the review UI, until an operator gives the conversation back.
+        return bool(await self.redis.exists(self.key("takeover", sender_id), self.key("takeover_hold", sender_id)))
+
+    async def hold_for_human(self, sender_id: str) -> None:
+        """Pauses the assistant for this conversation with no end (review UI take-over)."""
+        await self.redis.set(self.key("takeover_hold", sender_id), str(time.time()))
+
+    async def release_human(self, sender_id: str) -> None:
+        """Gives the conversation back to the assistant: ends a hold and a timed pause."""
+        await self.redis.delete(self.key("takeover_hold", sender_id), self.key("takeover", sender_id))
 
     # --- buttons, receipts, connection ------------------------------------------
 
