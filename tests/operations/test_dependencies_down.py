@@ -44,8 +44,10 @@ class Stack:
         )
 
     def start_actions(self) -> Server:
+        # A new log file for each start, so the log scan at the end reads every one.
+        self.action_starts = getattr(self, "action_starts", 0) + 1
         return start_server(
-            "actions-opsdown",
+            f"actions-opsdown-{self.action_starts}",
             [str(BIN / "python"), "-m", "actions.server", "--port", str(self.action_port)],
             f"http://127.0.0.1:{self.action_port}", "/health", self.logs_dir, self.env,
         )
