@@ -49,6 +49,10 @@ SHARE_BILL_INTENT = "share_bill"
 VOICE_NOTE_UNREADABLE_INTENT = "voice_note_unreadable"
 UNSUPPORTED_MEDIA_INTENT = "unsupported_media"
 CHANNEL_INTENTS = (SHARE_BILL_INTENT, VOICE_NOTE_UNREADABLE_INTENT, UNSUPPORTED_MEDIA_INTENT)
+# Triggered by the follow-up scheduler (connectors/followups.py), never typed.
+FOLLOWUP_INTENT = "EXTERNAL_followup"
+# Intents with no NLU examples by design.
+INTENTS_NOT_TYPED = CHANNEL_INTENTS + (FOLLOWUP_INTENT,)
 
 
 def latest_intent(latest_message: Optional[Mapping[str, Any]]) -> Optional[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 import time
@@ -28,6 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.dialogue import SHARE_BILL_INTENT, UNSUPPORTED_MEDIA_INTENT, VOICE_NOTE_UNREADABLE_INTENT
+from connectors.clock import Clock
 from connectors.evolution_client import EvolutionClient, EvolutionError, EvolutionUnavailable
 from connectors.evolution_payload import (
     Envelope,
@@ -50,6 +52,8 @@ from connectors.evolution_health import (
 )
 from connectors.evolution_settings import EvolutionSettings, load_settings
 from connectors.evolution_store import Admission, ChannelStore
+from connectors.followup_store import FollowUpStore
+from connectors.followups import ProactiveScheduler, ProactiveSettings
 from connectors.outbound import (
     build_quoted,
     match_button_reply,
@@ -60,6 +64,16 @@ from connectors.outbound import (
     typing_delay_ms,
 )
 from connectors.webhook_auth import AuthError, verify_webhook
+from observability import metrics
+from observability.errors import init_error_reporting
+from observability.logs import (
+    REQUEST_ID_HEADER,
+    adopt_process_logging,
+    bind,
+    get_request_id,
+    request_context,
+    request_id_from,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +88,7 @@ REDIS_RETRY_SECONDS = 1.0
 LEASE_SECONDS = 30
 LEASE_RENEW_SECONDS = 10
 TURN_RETRY_BACKOFF_SECONDS = 5.0
+MS_PER_SECOND = 1000
 
 
 def _ok(status: str, **extra: Any) -> HTTPResponse:
@@ -89,11 +104,25 @@ def _error(status_code: int, reason: str) -> HTTPResponse:
     return response.json({"status": "error", "reason": reason}, status=status_code)
 
 
-def inbox_record(message: InboundMessage, instance: Optional[str], received_at: float) -> Dict[str, Any]:
+def inbox_record(
+    message: InboundMessage, instance: Optional[str], received_at: float, request_id: Optional[str] = None
+) -> Dict[str, Any]:
     """What the inbox keeps of a message: everything but media bytes."""
     record = asdict(message)
-    record.update(instance=instance, received_at=received_at)
+    record.update(instance=instance, received_at=received_at, request_id=request_id)
     return record
+
+
+def webhook_outcome(answer: HTTPResponse) -> str:
+    """The metric label for what the webhook did: the answer's status ("accepted",
+    "duplicate", "ignored", ...) or, for a refusal, its HTTP code ("http_401")."""
+    if answer.status != 200:
+        return f"http_{answer.status}"
+    try:
+        status = json.loads(answer.body or b"{}").get("status")
+    except (ValueError, AttributeError):
+        status = None
+    return status if isinstance(status, str) else "ok"
 
 
 def user_text_for(records: List[Dict[str, Any]], buttons: List[Dict[str, Any]]) -> str:
@@ -128,13 +157,16 @@ def turn_metadata(records: List[Dict[str, Any]]) -> Dict[str, Any]:
             "reply_jid": last["reply_jid"],
             "push_name": last.get("push_name"),
             "message_ids": [r["message_id"] for r in records],
+            "request_ids": [r.get("request_id") for r in records],
             "messages": [
                 {k: r.get(k) for k in ("message_id", "kind", "message_type", "media", "location",
                                        "contacts", "timestamp", "quoted_message_id", "text",
                                        "transcript_unavailable")}
                 for r in records
             ],
-        }
+        },
+        # Actions log it (observability.logs), so one id follows the turn end to end.
+        "request_id": last.get("request_id"),
     }
 
 
@@ -163,6 +195,8 @@ class EvolutionOutput(OutputChannel):
     async def _jid(self, recipient_id: Text) -> str:
         if self.reply_jid:
             return self.reply_jid
+        if "@" in recipient_id:  # already a JID (a group, for the weekly report)
+            return recipient_id
         try:
             known = await self.store.reply_jid(recipient_id)
         except RedisError:
@@ -292,6 +326,8 @@ class EvolutionInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "EvolutionInput":
+        adopt_process_logging()  # LOG_FORMAT=json: JSON lines from here on (see observability.logs)
+        init_error_reporting("rasa")
         return cls(load_settings(credentials))
 
     def __init__(self, settings: EvolutionSettings) -> None:
@@ -306,6 +342,9 @@ class EvolutionInput(InputChannel):
                 )
             logger.warning("evolution.unauthenticated: webhook accepts unauthenticated calls")
         self.settings = settings
+        self.proactive_settings = ProactiveSettings.from_channel(settings)
+        self.clock = Clock.from_env()
+        self._scheduler: Optional[ProactiveScheduler] = None
         self.node_id = f"{os.uname().nodename}:{os.getpid()}"
         self.connection: Dict[str, Any] = {"state": None, "status_reason": None, "at": None}
         self.started_at = time.time()
@@ -340,6 +379,19 @@ class EvolutionInput(InputChannel):
             )
         return self._client
 
+    @property
+    def scheduler(self) -> ProactiveScheduler:
+        if self._scheduler is None:
+            self._scheduler = ProactiveScheduler(
+                self.proactive_settings,
+                FollowUpStore(self.store.redis, self.settings.redis_prefix),
+                self.store,
+                self.clock,
+                agent=lambda: self._app.ctx.agent,
+                output_channel=self.get_output_channel,
+            )
+        return self._scheduler
+
     def get_output_channel(self) -> Optional[OutputChannel]:
         # Reminders and `trigger_intent` reach WhatsApp through this.
         return EvolutionOutput(self.client, self.store, self.settings)
@@ -356,11 +408,13 @@ class EvolutionInput(InputChannel):
             # garbage collection walking them stalls every webhook for 100+ ms.
             # Freezing what exists now keeps collections to what requests allocate.
             gc.freeze()
+            adopt_process_logging()  # again: Sanic added its own handlers when the app was built
             self._app = app
             self._wakeup = asyncio.Event()
             self._tasks = [
                 asyncio.create_task(self._run_worker()),
                 asyncio.create_task(self._run_outbox()),
+                asyncio.create_task(self.scheduler.run()),
             ]
 
         @webhook.listener("before_server_stop")
@@ -397,7 +451,17 @@ class EvolutionInput(InputChannel):
                 action_endpoint_url=self.settings.action_server_url,
                 last_connection_update=self.connection, started_at=self.started_at,
             )
+            try:
+                report["followups"] = {"pending": await self.scheduler.followups.pending(),
+                                       "next_due_at": await self.scheduler.followups.next_due_at()}
+            except RedisError:
+                report["followups"] = {"pending": None, "next_due_at": None}
             return response.json(report)
+
+        @webhook.route("/metrics", methods=["GET"])
+        async def prometheus_metrics(request: Request) -> HTTPResponse:
+            body, content_type = metrics.render()
+            return response.raw(body, content_type=content_type)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -410,6 +474,15 @@ class EvolutionInput(InputChannel):
         return webhook
 
     async def receive(self, request: Request, event_suffix: Optional[str]) -> HTTPResponse:
+        """Counts and tags every webhook: the request id (the caller's ``X-Request-ID``
+        or a new one) is on every log line of this request and kept with the message."""
+        request.ctx.evolution_event = "unknown"
+        with request_context(request_id_from(request.headers.get(REQUEST_ID_HEADER))):
+            answer = await self._receive(request, event_suffix)
+        metrics.WEBHOOKS.labels(event=request.ctx.evolution_event, outcome=webhook_outcome(answer)).inc()
+        return answer
+
+    async def _receive(self, request: Request, event_suffix: Optional[str]) -> HTTPResponse:
         raw = request.body or b""
         if len(raw) > self.settings.max_body_bytes:
             logger.warning("evolution.webhook_rejected status=413 bytes=%d", len(raw))
@@ -431,6 +504,7 @@ class EvolutionInput(InputChannel):
         except PayloadError as error:
             logger.warning("evolution.webhook_rejected status=400 reason=%s", error)
             return _error(400, str(error))
+        request.ctx.evolution_event = envelope.event
 
         handlers = {
             "messages.upsert": self._on_upsert,
@@ -462,13 +536,13 @@ class EvolutionInput(InputChannel):
         try:
             media = inline_base64(envelope.data)
             if media:
-                await self.store.store_media(message.message_id, media)
+                await self.store.store_media(message.message_id, media, now=self.clock.now())
             admission = await self.store.accept(
                 instance=instance,
                 message_id=message.message_id,
                 sender_id=message.sender_id,
                 reply_jid=message.reply_jid,
-                record=inbox_record(message, envelope.instance, now),
+                record=inbox_record(message, envelope.instance, now, request_id=get_request_id()),
                 due_at=now + self.settings.debounce_seconds,
                 dedupe_ttl=self.settings.dedupe_ttl_seconds,
                 now=now,
@@ -482,6 +556,7 @@ class EvolutionInput(InputChannel):
             logger.error("evolution.message_not_recorded status=503 error=%s", type(error).__name__)
             return _error(503, "message could not be recorded")
         if admission.status == "duplicate":
+            metrics.DUPLICATES_DROPPED.inc()
             return _ok("duplicate")
         if admission.status == "rate_limited":
             return _ok("ignored", reason="rate_limited")
@@ -583,10 +658,14 @@ class EvolutionInput(InputChannel):
             renewer = asyncio.create_task(self._renew_lease(sender_id, owner))
             records = await self.store.inbox(sender_id)
             if records:
+                # This task's log lines carry the id of the message that completed the burst.
+                bind(records[-1].get("request_id"), sender_id)
+                await self.scheduler.lead_wrote(sender_id)
                 if await self.store.human_is_talking(sender_id):
                     await self._log_without_reply(sender_id, records)
                 else:
                     await self._run_turn(sender_id, records)
+                    await self._plan_follow_up(sender_id)
             remaining = await self.store.complete(sender_id, len(records))
             self._failures.pop(sender_id, None)
             if remaining and self._wakeup is not None:
@@ -606,6 +685,13 @@ class EvolutionInput(InputChannel):
             if self._wakeup is not None:
                 self._wakeup.set()  # a slot is free for the next conversation
 
+    async def _plan_follow_up(self, sender_id: str) -> None:
+        # The lead has had the answer: a failure here must not rerun the turn.
+        try:
+            await self.scheduler.after_lead_turn(sender_id)
+        except Exception:
+            logger.exception("followup.not_planned conversation=%s", mask_phone(sender_id))
+
     async def _renew_lease(self, sender_id: str, owner: str) -> None:
         while True:
             await asyncio.sleep(LEASE_RENEW_SECONDS)
@@ -619,8 +705,10 @@ class EvolutionInput(InputChannel):
         attempts = self._failures.get(sender_id, 0) + 1
         self._failures[sender_id] = attempts
         logger.exception("evolution.turn_failed sender=%s attempt=%d", mask_phone(sender_id), attempts)
+        abandon = attempts >= self.settings.turn_max_attempts
+        metrics.TURN_FAILURES.labels(outcome="abandoned" if abandon else "retried").inc()
         try:
-            if attempts >= self.settings.turn_max_attempts:
+            if abandon:
                 records = await self.store.inbox(sender_id)
                 await self.store.dead_letter(sender_id, records)
                 await self.store.complete(sender_id, len(records))
@@ -632,6 +720,19 @@ class EvolutionInput(InputChannel):
             logger.error("evolution.turn_failure_not_recorded sender=%s", mask_phone(sender_id))
 
     async def _run_turn(self, sender_id: str, records: List[Dict[str, Any]]) -> None:
+        started = time.perf_counter()
+        if len(records) > 1:
+            metrics.DEBOUNCED_BURSTS.inc()
+            metrics.DEBOUNCED_MESSAGES.inc(len(records))
+        await self._converse(sender_id, records)
+        elapsed = time.perf_counter() - started
+        metrics.TURN_SECONDS.observe(elapsed)
+        logger.info(
+            "evolution.turn_done sender=%s", mask_phone(sender_id),
+            extra={"duration_ms": round(elapsed * MS_PER_SECOND), "messages": len(records)},
+        )
+
+    async def _converse(self, sender_id: str, records: List[Dict[str, Any]]) -> None:
         for record in records:
             if record.get("kind") == "audio" and not record.get("text"):
                 await self._transcribe(record)
@@ -665,7 +766,9 @@ class EvolutionInput(InputChannel):
                 "reply_jid": record["reply_jid"]}
         try:
             async with httpx.AsyncClient(timeout=self.settings.transcription_timeout_seconds) as client:
-                answer = (await client.post(url, json=body)).json()
+                request_id = record.get("request_id") or get_request_id()
+                headers = {REQUEST_ID_HEADER: request_id} if request_id else {}
+                answer = (await client.post(url, json=body, headers=headers)).json()
         except (httpx.HTTPError, ValueError) as error:
             answer = {"text": None, "reason": "server_error"}
             logger.warning("evolution.transcription_failed error=%s", type(error).__name__)

@@ -28,6 +28,13 @@ class EvolutionSettings:
     redis_key_prefix: str = "aisdr"
     rasa_auth_token: Optional[str] = None
     action_server_url: str = "http://localhost:5055/webhook"
+    # Proactive messages (connectors.followups), parsed and checked at start-up.
+    followup_delays: str = "30m,24h,72h"
+    business_hours: str = "09:00-20:00"
+    tz_name: str = "America/Sao_Paulo"
+    weekly_report_to: Optional[str] = None
+    weekly_report_at: str = "mon 09:00"
+    media_retention_hours: float = 24.0
 
     # Behaviour (credentials.yml).
     allow_unauthenticated: bool = False
@@ -57,6 +64,10 @@ class EvolutionSettings:
     # acknowledgements fast under load without lowering throughput.
     max_concurrent_turns: int = 4
     processing_lock_seconds: int = 300
+    # How often due follow-ups are looked for, and how long a server may hold one
+    # before another takes it over (its server died mid-turn).
+    proactive_poll_seconds: float = 1.0
+    followup_lease_seconds: int = 120
     rate_limit_notice: str = (
         "Recebi muitas mensagens suas em pouco tempo 😅 Vou dar uma pausa e já te respondo."
     )
@@ -84,6 +95,12 @@ ENVIRONMENT = {
     "redis_key_prefix": "REDIS_KEY_PREFIX",
     "rasa_auth_token": "RASA_AUTH_TOKEN",
     "action_server_url": "ACTION_SERVER_URL",
+    "followup_delays": "FOLLOWUP_DELAYS",
+    "business_hours": "BUSINESS_HOURS",
+    "tz_name": "TZ_NAME",
+    "weekly_report_to": "WEEKLY_REPORT_TO",
+    "weekly_report_at": "WEEKLY_REPORT_AT",
+    "media_retention_hours": "MEDIA_RETENTION_HOURS",
 }
 TRUE_WORDS = {"1", "true", "yes", "on", "sim"}
 

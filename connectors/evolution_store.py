@@ -157,8 +157,23 @@ class ChannelStore:
     async def remember_jid(self, sender_id: str, jid: str) -> None:
         await self.redis.set(self.key("jid", sender_id), jid, ex=JID_TTL_SECONDS)
 
-    async def store_media(self, message_id: str, base64_data: str) -> None:
-        await self.redis.set(self.key("media", message_id), base64_data, ex=MEDIA_TTL_SECONDS)
+    async def store_media(self, message_id: str, base64_data: str, now: Optional[float] = None) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.key("media", message_id), base64_data, ex=MEDIA_TTL_SECONDS)
+            pipe.zadd(self.key("media_index"), {message_id: time.time() if now is None else now})
+            await pipe.execute()
+
+    async def sweep_media(self, older_than: float) -> int:
+        """Removes media kept before `older_than`; the key's TTL is only the backstop
+        (a restored backup or a changed retention leaves keys the TTL won't reach in time)."""
+        old = await self.redis.zrangebyscore(self.key("media_index"), "-inf", older_than)
+        if not old:
+            return 0
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(*[self.key("media", message_id) for message_id in old])
+            pipe.zrem(self.key("media_index"), *old)
+            await pipe.execute()
+        return len(old)
 
     async def media(self, message_id: str) -> Optional[str]:
         """The base64 Evolution put in the webhook, while it is kept (24 h)."""

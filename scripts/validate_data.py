@@ -2,7 +2,8 @@
 validator cannot judge: "utterance ... is not used in any story or rule" for
 responses the code sends (custom actions and form questions), and "intent ...
 not found in the NLU training data" for the intents the WhatsApp channel sends
-itself (actions/dialogue.py CHANNEL_INTENTS), which no lead types.
+itself (actions/dialogue.py INTENTS_NOT_TYPED, with the follow-up trigger), which no
+lead types.
 
 Usage: python -m scripts.validate_data
 """
@@ -16,7 +17,7 @@ from typing import Iterable, List, Set
 
 import yaml
 
-from actions.dialogue import CHANNEL_INTENTS
+from actions.dialogue import INTENTS_NOT_TYPED
 
 ROOT = Path(__file__).resolve().parents[1]
 UNTRAINED_INTENT = re.compile(r"UserWarning: The intent '(\w+)' is listed in the domain file, but is not found")
@@ -42,7 +43,7 @@ def problems(output_lines: Iterable[str], sent_by_code: Set[str]) -> List[str]:
         unused = UNUSED_UTTERANCE.search(line)
         untrained = UNTRAINED_INTENT.search(line)
         if untrained:
-            if untrained.group(1) not in CHANNEL_INTENTS:
+            if untrained.group(1) not in INTENTS_NOT_TYPED:
                 found.append(f"intent without NLU examples: {untrained.group(1)}")
         elif unused:
             if unused.group(1) not in sent_by_code:

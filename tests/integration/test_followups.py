@@ -1,0 +1,278 @@
+"""Follow-ups and the weekly report end to end: real Rasa servers with the
+Evolution channel, the real action server, a real Redis, a fake Evolution.
+
+Delays are seconds here (FOLLOWUP_DELAYS=3s,6s,9s) and the servers' proactive
+clock is a file the tests set (AISDR_CLOCK_OFFSET_FILE), so business hours and
+the weekly report are tested at the hour they care about.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Iterator, List
+from zoneinfo import ZoneInfo
+
+import pytest
+import redis
+from rasa.core.tracker_store import RedisTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from scripts.procs import Server, StartupError, start_rasa_server, write_credentials
+from tests.conftest import RedisInfo, server_env
+from tests.fake_evolution import FakeEvolution
+from tests.integration.whatsapp import WhatsAppLead
+
+pytestmark = pytest.mark.integration
+
+SP = ZoneInfo("America/Sao_Paulo")
+KEY_PREFIX = "fu"  # this module's conversations, apart from the session server's
+DELAYS = (3, 6, 9)
+REPORT_GROUP = "120363025555555555@g.us"
+CREDENTIALS = """
+connectors.evolution.EvolutionInput:
+  debounce_seconds: 0.3
+  typing_delay: false
+  outbox_retry_seconds: 0.5
+  proactive_poll_seconds: 0.2
+"""
+FIRST, AGAIN, LAST = "alguma dúvida", "quase pronta", "encerrar"
+# Generous: the servers share two cores with the rest of the suite.
+WAIT_S = 90
+
+
+class ProactiveStack:
+    """Rasa servers sharing one Redis prefix and one settable clock."""
+
+    def __init__(self, logs: Path, redis_info: RedisInfo, action_server: Server, fake: FakeEvolution) -> None:
+        self.logs, self.action_server, self.fake = logs, action_server, fake
+        self.clock_file = logs / "clock-offset"
+        self.set_local_time(today_at(12, 0))
+        self.env = {
+            **server_env(redis_info, fake),
+            "REDIS_KEY_PREFIX": KEY_PREFIX,
+            "FOLLOWUP_DELAYS": ",".join(f"{d}s" for d in DELAYS),
+            "BUSINESS_HOURS": "09:00-20:00",
+            "TZ_NAME": "America/Sao_Paulo",
+            "WEEKLY_REPORT_TO": REPORT_GROUP,
+            "WEEKLY_REPORT_AT": "mon 09:00",
+            "AISDR_CLOCK_OFFSET_FILE": str(self.clock_file),
+        }
+        self.credentials = write_credentials(logs, CREDENTIALS, "followup-credentials.yml")
+        self.redis = redis.Redis(host=redis_info.host, port=redis_info.port, decode_responses=True)
+        self.redis_info = redis_info
+        self.servers: List[Server] = [self.start("rasa-followups-a")]
+
+    def start(self, name: str) -> Server:
+        try:
+            return start_rasa_server(self.logs, action_url=self.action_server.url,
+                                     credentials=self.credentials, env=self.env, name=name)
+        except StartupError as error:
+            pytest.fail(str(error))
+
+    @property
+    def url(self) -> str:
+        return self.servers[0].url
+
+    def set_local_time(self, local: datetime) -> None:
+        """The servers' proactive clock reads `local` (São Paulo time) from now on."""
+        self.clock_file.write_text(repr(local.timestamp() - time.time()))
+
+    def kill_and_restart_first(self) -> None:
+        server = self.servers[0]
+        server.process.kill()  # SIGKILL: nothing is flushed or handed over
+        server.process.wait()
+        self.servers[0] = self.start("rasa-followups-a")
+
+    def planned_stage(self, phone: str) -> str:
+        return self.redis.hget(f"{KEY_PREFIX}:evo:followup:{phone}", "stage")
+
+    def due_at(self, phone: str) -> float:
+        return self.redis.zscore(f"{KEY_PREFIX}:evo:followup:due", phone)
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.redis.close()
+
+
+def today_at(hour: int, minute: int, second: int = 0, days: int = 0) -> datetime:
+    now = datetime.now(SP)
+    return (now + timedelta(days=days)).replace(hour=hour, minute=minute, second=second, microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, redis_server, action_server, own_fake_evolution) -> Iterator[ProactiveStack]:
+    stack = ProactiveStack(tmp_path_factory.mktemp("followups"), redis_server, action_server, own_fake_evolution)
+    yield stack
+    stack.close()
+
+
+@pytest.fixture
+def clock(stack: ProactiveStack) -> Iterator[ProactiveStack]:
+    """Each test starts at noon on a weekday-independent date and leaves it there."""
+    stack.set_local_time(today_at(12, 0))
+    yield stack
+    stack.set_local_time(today_at(12, 0))
+
+
+def follow_ups(lead: WhatsAppLead) -> List[str]:
+    return [text for text in lead.replies() if FIRST in text or AGAIN in text or LAST in text]
+
+
+def wait_for_follow_ups(lead: WhatsAppLead, count: int) -> List[str]:
+    assert lead.fake.wait_for(lambda: len(follow_ups(lead)) >= count, WAIT_S), (
+        f"expected {count} follow-ups, got {lead.replies()}"
+    )
+    return follow_ups(lead)
+
+
+def stages_recorded(lead: WhatsAppLead) -> List[float]:
+    return [e["value"] for e in lead.tracker()["events"] if e["event"] == "slot" and e["name"] == "followup_stage"]
+
+
+def slot_values(lead: WhatsAppLead) -> dict:
+    return lead.tracker()["slots"]
+
+
+def test_a_quiet_lead_gets_the_cadence_in_order_then_is_marked_cold(clock):
+    lead = WhatsAppLead(clock.url, clock.fake)
+    lead.say("oi, meu nome é Ana Souza e minha conta vem uns 450 reais")
+    texts = wait_for_follow_ups(lead, 3)
+    assert [FIRST in texts[0], AGAIN in texts[1], LAST in texts[2]] == [True, True, True], texts
+    assert texts[0].startswith("Oi, Ana!") and "R$ 450,00" in texts[0]
+    assert "PARAR" in texts[0]  # how to stop, in every nudge
+    # Every nudge but the last repeats the question the form is waiting for.
+    replies = lead.replies()
+    assert "cidade" in replies[replies.index(texts[0]) + 1]
+    assert clock.fake.wait_for(lambda: slot_values(lead).get("lead_class") == "COLD", WAIT_S)
+    assert slot_values(lead)["followup_stage"] == 3
+    assert clock.planned_stage(lead.phone) is None  # the cadence is over
+    lead.settle(quiet_s=DELAYS[-1] + 2)
+    assert len(follow_ups(lead)) == 3  # nothing after the last
+
+
+def test_a_reply_cancels_what_was_pending_and_restarts_the_cadence(clock):
+    lead = WhatsAppLead(clock.url, clock.fake)
+    lead.say("oi")
+    wait_for_follow_ups(lead, 1)
+    lead.say("Carla")  # answers the question the follow-up repeated
+    texts = wait_for_follow_ups(lead, 2)
+    # The second follow-up is a first one again, for the new silence, with her name.
+    assert FIRST in texts[1] and texts[1].startswith("Oi, Carla!"), texts
+    # The tracker is saved a moment after the messages went out.
+    assert clock.fake.wait_for(lambda: stages_recorded(lead)[:2] == [1, 1], WAIT_S), stages_recorded(lead)
+
+
+def test_opting_out_or_asking_for_a_person_stops_the_cadence(clock):
+    leaving = WhatsAppLead(clock.url, clock.fake)
+    human = WhatsAppLead(clock.url, clock.fake)
+    control = WhatsAppLead(clock.url, clock.fake)
+    for lead, words in ((leaving, "PARAR"), (human, "quero falar com um atendente")):
+        lead.say("oi")
+        wait_for_follow_ups(lead, 1)
+        lead.say(words)
+    control.say("oi")
+    # The control lead goes through its whole cadence meanwhile.
+    wait_for_follow_ups(control, 3)
+    control.settle(quiet_s=2)
+    assert len(follow_ups(leaving)) == 1 and len(follow_ups(human)) == 1
+    assert clock.planned_stage(leaving.phone) is None and clock.planned_stage(human.phone) is None
+    assert slot_values(leaving)["opted_out"] is True
+    assert slot_values(human)["lead_status"] == "atendimento_humano"
+
+
+def test_a_lead_who_opts_out_at_once_never_gets_a_follow_up(clock):
+    lead = WhatsAppLead(clock.url, clock.fake)
+    lead.say("PARAR")
+    control = WhatsAppLead(clock.url, clock.fake)
+    control.say("oi")
+    wait_for_follow_ups(control, 1)
+    assert follow_ups(lead) == [] and clock.planned_stage(lead.phone) is None
+
+
+def test_outside_business_hours_a_follow_up_waits_for_the_opening(clock):
+    clock.set_local_time(today_at(19, 59, 58))
+    lead = WhatsAppLead(clock.url, clock.fake)
+    lead.say("oi")
+    opening = today_at(9, 0, days=1).timestamp()
+    assert clock.fake.wait_for(lambda: clock.due_at(lead.phone) == opening, WAIT_S), clock.due_at(lead.phone)
+    assert follow_ups(lead) == []
+    clock.set_local_time(today_at(8, 59, 57, days=1))
+    assert wait_for_follow_ups(lead, 1)[0].startswith("Oi!")
+
+
+def test_a_follow_up_survives_a_rasa_server_restart(clock):
+    lead = WhatsAppLead(clock.url, clock.fake)
+    lead.say("oi")
+    assert clock.planned_stage(lead.phone) == "1"
+    clock.kill_and_restart_first()  # longer than the whole cadence
+    texts = wait_for_follow_ups(lead, 3)
+    lead.settle(quiet_s=3)
+    assert len(follow_ups(lead)) == 3, texts
+    assert [FIRST in texts[0], AGAIN in texts[1], LAST in texts[2]] == [True, True, True]
+
+
+def test_two_servers_on_one_redis_send_each_follow_up_exactly_once(clock):
+    if len(clock.servers) == 1:
+        clock.servers.append(clock.start("rasa-followups-b"))
+    leads = [WhatsAppLead(clock.servers[i % 2].url, clock.fake) for i in range(6)]
+    for lead in leads:
+        lead.say("oi")
+    for lead in leads:
+        wait_for_follow_ups(lead, 3)
+    leads[-1].settle(quiet_s=DELAYS[-1])
+    assert [len(follow_ups(lead)) for lead in leads] == [3] * 6
+    for lead in leads:
+        texts = follow_ups(lead)
+        assert [FIRST in texts[0], AGAIN in texts[1], LAST in texts[2]] == [True, True, True]
+
+
+def _seed_week(stack: ProactiveStack, until: float) -> None:
+    """Five conversations with known outcomes in the week before `until`, one before it."""
+    domain = Domain.from_path("domain.yml")
+    store = RedisTrackerStore(domain, host=stack.redis_info.host, port=stack.redis_info.port, key_prefix=KEY_PREFIX)
+    day = 86400
+
+    def lead(sender: str, at: float, *slots) -> DialogueStateTracker:
+        events = [UserUttered("oi", {"name": "greet", "confidence": 1.0}, timestamp=at)]
+        events += [SlotSet(name, value, timestamp=at + 60) for name, value in slots]
+        return DialogueStateTracker.from_events(sender, events, domain.slots)
+
+    seeded = [
+        lead("5531900000001", until - 6 * day, ("lead_status", "qualificado"), ("lead_class", "HOT")),
+        lead("5531900000002", until - 5 * day, ("lead_status", "qualificado"), ("lead_class", "WARM")),
+        lead("5531900000003", until - 4 * day, ("lead_status", "atendimento_humano")),
+        lead("5531900000004", until - 3 * day, ("opted_out", True), ("lead_status", "descadastrado")),
+        lead("5531900000005", until - 2 * day),
+        lead("5531900000006", until - 9 * day, ("lead_status", "qualificado")),  # the week before
+    ]
+
+    async def save() -> None:
+        for tracker in seeded:
+            await store.save(tracker)
+
+    asyncio.run(save())
+
+
+def test_the_weekly_report_goes_once_to_the_group_with_the_week_figures(clock):
+    # Next to conversations of this test session (today), a Monday years ahead
+    # whose week holds only seeded conversations.
+    monday = datetime(2030, 1, 7, 9, 0, tzinfo=SP)
+    _seed_week(clock, monday.timestamp())
+    assert clock.fake.sent_texts(REPORT_GROUP) == []
+    clock.set_local_time(monday + timedelta(seconds=1))
+    assert clock.fake.wait_for(lambda: len(clock.fake.sent_texts(REPORT_GROUP)) >= 1, WAIT_S)
+    time.sleep(3)  # both servers tick many times meanwhile
+    [report] = clock.fake.sent_texts(REPORT_GROUP)
+    assert "31/12/2029 a 07/01/2030" in report
+    figures = dict(re.findall(r"^(.+?): ([\d,]+%?)$", report, re.MULTILINE))
+    assert figures == {
+        "Leads recebidos": "5", "Qualificados": "2", "Quentes (HOT)": "1",
+        "Encaminhados a atendimento humano": "1", "Descadastrados (opt-out)": "1",
+        "Taxa de conversão": "40,0%",
+    }, report

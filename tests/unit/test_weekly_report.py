@@ -1,0 +1,91 @@
+"""The weekly report's figures: pure counting, and read from a real Redis tracker store."""
+from __future__ import annotations
+
+import asyncio
+from zoneinfo import ZoneInfo
+
+from rasa.core.tracker_store import RedisTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from connectors.weekly_report import WEEK_SECONDS, collect_weekly_figures, format_report, weekly_figures
+
+UNTIL = 1_795_000_000.0  # a Monday morning in 2026 does not matter here: only the window does
+SINCE = UNTIL - WEEK_SECONDS
+INSIDE = SINCE + 3600
+BEFORE = SINCE - 3600
+
+
+def user(at: float, intent: str = "greet") -> dict:
+    return {"event": "user", "timestamp": at, "text": "oi", "parse_data": {"intent": {"name": intent}}}
+
+
+def slot(at: float, name: str, value) -> dict:
+    return {"event": "slot", "timestamp": at, "name": name, "value": value}
+
+
+def test_each_conversation_counts_once_per_figure():
+    conversations = [
+        # New this week, qualified and hot (the status set twice still counts once).
+        [user(INSIDE), slot(INSIDE, "lead_status", "qualificado"), slot(INSIDE + 5, "lead_status", "qualificado"),
+         slot(INSIDE, "lead_class", "HOT")],
+        # New this week, handed to a person.
+        [user(INSIDE), slot(INSIDE, "lead_status", "atendimento_humano")],
+        # Started last week, opted out this week: not received, but opted out.
+        [user(BEFORE), slot(INSIDE, "opted_out", True), slot(INSIDE, "lead_status", "descadastrado")],
+        # Started and qualified last week: nothing this week.
+        [user(BEFORE), slot(BEFORE, "lead_status", "qualificado")],
+        # A follow-up trigger alone is not a lead arriving.
+        [user(INSIDE, "EXTERNAL_followup")],
+        # New this week, still talking.
+        [user(INSIDE), user(INSIDE + 60, "inform")],
+    ]
+    figures = weekly_figures(conversations, SINCE, UNTIL)
+    assert (figures.received, figures.qualified, figures.hot, figures.handed_to_humans, figures.opted_out) == (3, 1, 1, 1, 1)
+    assert round(figures.conversion_rate, 4) == round(1 / 3, 4)
+
+
+def test_an_empty_week_has_no_conversion_rate_division():
+    figures = weekly_figures([], SINCE, UNTIL)
+    assert figures.received == 0 and figures.conversion_rate == 0.0
+
+
+def test_the_report_reads_in_portuguese():
+    figures = weekly_figures([[user(INSIDE), slot(INSIDE, "lead_status", "qualificado")], [user(INSIDE)]], SINCE, UNTIL)
+    text = format_report(figures, ZoneInfo("America/Sao_Paulo"))
+    assert "Relatório semanal" in text
+    assert "Leads recebidos: 2" in text and "Qualificados: 1" in text
+    assert "Taxa de conversão: 50,0%" in text
+
+
+def test_figures_come_from_the_redis_tracker_store(redis_port, prefix):
+    key_prefix = prefix.replace(":", "").replace("evo", "")  # Rasa wants an alphanumeric prefix
+    domain = Domain.from_path("domain.yml")
+    store = RedisTrackerStore(domain, host="127.0.0.1", port=redis_port, db=0, key_prefix=key_prefix)
+
+    def tracker(sender: str, events) -> DialogueStateTracker:
+        return DialogueStateTracker.from_events(sender, events, domain.slots)
+
+    async def body():
+        await store.save(tracker("5511900000001", [
+            ActionExecuted("action_listen", timestamp=INSIDE),
+            UserUttered("oi", {"name": "greet", "confidence": 1.0}, timestamp=INSIDE),
+            SlotSet("lead_status", "qualificado", timestamp=INSIDE + 10),
+            SlotSet("lead_class", "HOT", timestamp=INSIDE + 10),
+        ]))
+        await store.save(tracker("5511900000002", [
+            UserUttered("oi", {"name": "greet", "confidence": 1.0}, timestamp=BEFORE),
+            SlotSet("opted_out", True, timestamp=INSIDE),
+        ]))
+        await store.save(tracker("5511900000003", [
+            UserUttered("quero falar com alguém", {"name": "request_human", "confidence": 1.0}, timestamp=INSIDE),
+            SlotSet("lead_status", "atendimento_humano", timestamp=INSIDE),
+        ]))
+        return await collect_weekly_figures(store, until=UNTIL)
+
+    figures = asyncio.run(body())
+    assert figures.as_dict() == {
+        "since": SINCE, "until": UNTIL, "received": 2, "qualified": 1, "hot": 1,
+        "handed_to_humans": 1, "opted_out": 1, "conversion_rate": 0.5,
+    }
