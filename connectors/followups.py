@@ -152,7 +152,7 @@ class ProactiveScheduler:
                 logger.exception("followup.failed conversation=%s stage=%d",
                                  mask_phone(planned.conversation_id), planned.stage)
         await self.send_weekly_report_if_due(now)
-        if now - self._last_media_sweep >= MEDIA_SWEEP_EVERY_SECONDS:
+        if abs(now - self._last_media_sweep) >= MEDIA_SWEEP_EVERY_SECONDS:  # abs: a clock set back
             self._last_media_sweep = now
             removed = await self.channel_store.sweep_media(now - self.settings.media_retention_seconds)
             if removed:

@@ -232,6 +232,16 @@ def test_two_servers_on_one_redis_send_each_follow_up_exactly_once(clock):
         assert [FIRST in texts[0], AGAIN in texts[1], LAST in texts[2]] == [True, True, True]
 
 
+def test_media_kept_from_webhooks_is_deleted_after_a_day(clock):
+    media_key, index_key = f"{KEY_PREFIX}:evo:media:OLDMEDIA", f"{KEY_PREFIX}:evo:media_index"
+    kept_at = today_at(12, 0).timestamp()
+    clock.redis.set(media_key, "AAAA", ex=7 * 86400)  # a TTL the sweep must not wait for
+    clock.redis.zadd(index_key, {"OLDMEDIA": kept_at})
+    clock.set_local_time(today_at(12, 30, days=1))  # 24 h 30 min later
+    assert clock.fake.wait_for(lambda: not clock.redis.exists(media_key), WAIT_S)
+    assert clock.redis.zscore(index_key, "OLDMEDIA") is None
+
+
 def _seed_week(stack: ProactiveStack, until: float) -> None:
     """Five conversations with known outcomes in the week before `until`, one before it."""
     domain = Domain.from_path("domain.yml")
