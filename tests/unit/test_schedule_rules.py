@@ -115,3 +115,18 @@ def test_weekly_slot_accepts_portuguese_day_names():
     assert WeeklySlot.parse("seg 09:00", "America/Sao_Paulo").weekday == 0
     with pytest.raises(ScheduleConfigError):
         WeeklySlot.parse("monday", "America/Sao_Paulo")
+
+
+def test_each_next_step_counts_from_the_lead_and_keeps_its_gap_after_a_deferral():
+    from connectors.followup_store import PlannedFollowUp
+    from connectors.followups import ProactiveScheduler
+
+    settings = ProactiveSettings.from_channel(load_settings({}, {}))  # 30m, 24h, 72h
+    scheduler = ProactiveScheduler(settings, None, None, None, agent=lambda: None, output_channel=lambda: None)
+    first = PlannedFollowUp("5511987654321", stage=1, quiet_since=0.0, token="t")
+    # Sent on time (30 min after the lead): the second is 24 h after the lead's message.
+    assert scheduler._next_due(first, now=1800.0) == 86400.0
+    # Sent late (deferred to the morning, 20 h after the lead): still 23.5 h apart.
+    assert scheduler._next_due(first, now=72000.0) == 72000.0 + 86400 - 1800
+    second = PlannedFollowUp("5511987654321", stage=2, quiet_since=0.0, token="t")
+    assert scheduler._next_due(second, now=86400.0) == 259200.0
