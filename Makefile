@@ -90,8 +90,8 @@ deploy:
 bench: setup
 	@$(PY) -m bench
 
-review:
-	@echo "The review UI is not built yet (see the issue tracker)." >&2; exit 2
+review: venv
+	@$(PY) -m review
 
 # Re-resolve the lock after editing requirements.txt.
 lock:

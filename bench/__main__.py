@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import bills, channel, nlu
+from bench import bills, channel, nlu, review
 
-PARTS = {"nlu": nlu.main, "channel": channel.main, "bills": bills.main}
+PARTS = {"nlu": nlu.main, "channel": channel.main, "bills": bills.main, "review": review.main}
 
 
 def main(argv: list) -> int:

@@ -11,11 +11,19 @@ from review.settings import ConfigError, ReviewSettings
 def main() -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # httpx logs every request URL at INFO: Rasa's URLs carry the conversation id
+    # (a phone number) and its token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     try:
         settings = ReviewSettings.from_env()
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if not redis_answers(settings):
+        print(f"error: Redis does not answer at {settings.redis_host}:{settings.redis_port} "
+              "(the review UI reads the conversations there)", file=sys.stderr)
+        return 1
     from review.app import create_app
 
     app = create_app(settings)
@@ -23,6 +31,16 @@ def main() -> int:
     # No access log: request paths carry conversation ids, which are phone numbers.
     app.run(host=settings.host, port=settings.port, access_log=False, motd=False, workers=1)
     return 0
+
+
+def redis_answers(settings: ReviewSettings) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db,
+                                password=settings.redis_password, socket_timeout=3).ping())
+    except redis.RedisError:
+        return False
 
 
 if __name__ == "__main__":

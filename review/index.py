@@ -114,7 +114,11 @@ class ConversationIndex:
             raw = await self.redis.get(self.tracker_prefix + sender_id)
             if raw is None:
                 return None
-            await self._store([(sender_id, len(raw.encode("utf-8")), raw)])
+            size = len(raw.encode("utf-8"))
+            known = self._summaries.get(sender_id)
+            if known is not None and known.fingerprint == size:
+                return known  # unchanged: nothing to parse, store or re-sort
+            await self._store([(sender_id, size, raw)])
             self._reorder()
             return self._summaries.get(sender_id)
 

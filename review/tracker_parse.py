@@ -22,6 +22,8 @@ LEAD_FIELDS = (
 )
 INITIAL_STATUS = "novo"  # domain.yml initial_value of lead_status
 BILL_READING_ACTION = "action_read_bill"
+# Slots action_read_bill may set (actions/bill_reading.py bill_slot_updates).
+BILL_FACT_SLOTS = frozenset({"monthly_bill_brl", "monthly_kwh", "utility", "city", "state", "property_type"})
 # Enough of a conversation's words to search it without keeping all of it in memory.
 SEARCH_TEXT_CHARS = 4000
 PREVIEW_CHARS = 120
@@ -226,6 +228,7 @@ def transcript(events: Sequence[Mapping[str, Any]]) -> List[Entry]:
     entries: List[Entry] = []
     last_media_entry: Optional[Entry] = None
     reading_bill = False
+    values: Dict[str, Any] = {}
     for index, event in enumerate(events):
         kind = event.get("event")
         timestamp = float(event.get("timestamp") or 0.0)
@@ -260,11 +263,18 @@ def transcript(events: Sequence[Mapping[str, Any]]) -> List[Entry]:
                                  confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
                                  fallback=name in FALLBACK_ACTIONS))
         elif kind == "slot":
-            entries.append(Entry("slot", index, timestamp, name=str(event.get("name")), value=event.get("value")))
+            name, value = str(event.get("name")), event.get("value")
             # What the bill reading found belongs beside the picture it came from.
-            if reading_bill and last_media_entry is not None and event.get("value") is not None:
-                last_media_entry.bill_facts[str(event.get("name"))] = event.get("value")
+            if reading_bill and last_media_entry is not None and value is not None and name in BILL_FACT_SLOTS:
+                last_media_entry.bill_facts[name] = value
+            # Forms set the same value several times in one turn: show changes only.
+            if name in values and values[name] == value:
+                continue
+            values[name] = value
+            entries.append(Entry("slot", index, timestamp, name=name, value=value))
         elif kind in ("pause", "resume", "restart", "session_started", "active_loop"):
+            if kind == "restart":
+                values = {}
             entries.append(Entry("system", index, timestamp, name=kind, value=event.get("name")))
     return entries
 

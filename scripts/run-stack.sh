@@ -24,6 +24,15 @@ actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT
 wait_for_url "http://localhost:$port/health" 120 "action server" || { tail -20 .cache/actions.log; exit 1; }
 
+if [ -n "${REVIEW_TOKEN:-}" ]; then
+  echo "==> review UI on http://${REVIEW_HOST:-127.0.0.1}:${REVIEW_PORT:-5002}/ (log: .cache/review.log)"
+  RASA_URL="http://localhost:${RASA_PORT:-5005}" .venv/bin/python -m review > .cache/review.log 2>&1 &
+  review_pid=$!
+  trap 'kill $actions_pid $review_pid 2>/dev/null || true' EXIT
+else
+  echo "==> review UI skipped (set REVIEW_TOKEN to start it)"
+fi
+
 echo "==> Rasa server on port ${RASA_PORT:-5005}"
 .venv/bin/rasa run --enable-api --auth-token "$RASA_AUTH_TOKEN" \
   --model models/current.tar.gz --endpoints endpoints.yml --credentials credentials.yml \

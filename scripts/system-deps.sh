@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the project needs (Tesseract with Portuguese,
-# Redis, DejaVu fonts for the test bills, wrk for the benchmarks) with apt-get when it can; otherwise prints the
+# Redis, DejaVu fonts for the test bills, wrk for the benchmarks, Chromium for the review UI's
+# browser tests) with apt-get when it can; otherwise prints the
 # exact command to run.
 # Never fails the build: what is missing only disables the parts that need it.
 set -uo pipefail
@@ -8,6 +9,7 @@ set -uo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # load generator of `make bench`
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # the review UI's browser tests (headless)
 # The tests draw synthetic electricity bills with DejaVu (Portuguese glyphs).
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if ! command -v tesseract >/dev/null 2>&1; then

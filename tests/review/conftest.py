@@ -115,7 +115,7 @@ def seeded(rasa_server, fake_evolution) -> SeededConversations:
     lead.wait_for_replies(before + 1)
     lead.settle()
     before = len(lead.replies())
-    lead.post(lead.body(samples.audio_message(speech_to_text="quanto custa a instalação")))
+    lead.post(lead.body(samples.audio_message(speech_to_text="quanto fica pra botar placa no meu sítio")))
     lead.wait_for_replies(before + 1)
     lead.settle()
     return SeededConversations(qualified.sender_id, hostile.sender_id, fallback.sender_id, lead)

@@ -209,9 +209,9 @@ def test_media_shows_the_bill_facts_and_the_voice_note_transcript(operator, seed
     bill_entry = next(e for e, m in media if m["kind"] == "document")
     assert bill_entry["bill_facts"]["monthly_bill_brl"] == pytest.approx(1249.51)
     voice = next(m for _, m in media if m["kind"] == "audio")
-    assert voice["text"] == "quanto custa a instalação"
+    assert voice["text"] == "quanto fica pra botar placa no meu sítio"
     page = operator.http.get(f"/conversations/{seeded.whatsapp.phone}").text
-    assert "Lido da conta" in page and "Transcrição: “quanto custa a instalação”" in page
+    assert "Lido da conta" in page and "Transcrição: “quanto fica pra botar placa no meu sítio”" in page
 
 
 def test_receipts_appear_under_the_message_they_belong_to(operator, seeded, redis_server):
