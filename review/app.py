@@ -326,7 +326,13 @@ def create_app(settings: ReviewSettings, name: str = "review") -> Sanic:
         if not await existing(sender_id):
             return missing(request)
         if not await app.ctx.takeover.is_held(sender_id):
-            return done(request, back(sender_id), error="Assuma a conversa antes de escrever.", status=409)
+            # Paused by the assistant's own handoff (the lead asked for a person): the
+            # operator may answer at once; the hold keeps the channel quiet too.
+            summary = await app.ctx.index.refresh(sender_id)
+            if summary is None or not summary.paused:
+                return done(request, back(sender_id), error="Assuma a conversa antes de escrever.", status=409)
+            await app.ctx.takeover.store.hold_for_human(sender_id)
+            await app.ctx.state.start_takeover(sender_id, "")
         try:
             message_id = await app.ctx.takeover.send(sender_id, request.form.get("text") or "")
         except TakeoverError as error:

@@ -15,6 +15,8 @@ FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset({"action_fallback", "action_default_fallback"})
 # Housekeeping actions: not worth a chip under every turn, nor a filter option.
 SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})
+# Rasa's bookkeeping slots: the form's cursor, and the channel metadata copied at session start.
+SILENT_SLOTS = frozenset({"requested_slot", "session_started_metadata"})
 LEAD_FIELDS = (
     "customer_name", "monthly_bill_brl", "monthly_kwh", "utility", "city", "state", "property_type",
     "is_owner", "roof_type", "is_decision_maker", "timeline", "financing_interest",
@@ -268,7 +270,7 @@ def transcript(events: Sequence[Mapping[str, Any]]) -> List[Entry]:
             if reading_bill and last_media_entry is not None and value is not None and name in BILL_FACT_SLOTS:
                 last_media_entry.bill_facts[name] = value
             # Forms set the same value several times in one turn: show changes only.
-            if name in values and values[name] == value:
+            if name in SILENT_SLOTS or (name in values and values[name] == value):
                 continue
             values[name] = value
             entries.append(Entry("slot", index, timestamp, name=name, value=value))
@@ -281,7 +283,7 @@ def transcript(events: Sequence[Mapping[str, Any]]) -> List[Entry]:
 
 def slot_changes(entries: Iterable[Entry]) -> List[Entry]:
     """Slot values as they changed (the requested_slot bookkeeping left out)."""
-    return [e for e in entries if e.kind == "slot" and e.name != "requested_slot"]
+    return [e for e in entries if e.kind == "slot" and e.name not in SILENT_SLOTS]
 
 
 def last_status_before_human(events: Sequence[Mapping[str, Any]], human: str = "atendimento_humano") -> str:

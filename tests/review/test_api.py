@@ -329,6 +329,21 @@ def test_leads_table_sorts_and_exports_csv(operator, seeded):
     assert "<svg" in page and "Funil semanal" in page
 
 
+def test_a_lead_who_asked_for_a_person_can_be_answered_at_once(operator, rasa_server, fake_evolution):
+    from tests.integration.whatsapp import WhatsAppLead
+
+    lead = WhatsAppLead(rasa_server.url, fake_evolution)
+    lead.say("oi")
+    lead.say("quero falar com um atendente humano")
+    assert lead.tracker()["slots"]["lead_status"] == "atendimento_humano"
+    operator.wait_listed(lead.phone, lambda r: r["paused"])
+    assert operator.post(f"/conversations/{lead.phone}/send", text="Oi! Sou a Ana, pode falar.").json()["ok"]
+    assert lead.replies()[-1] == "Oi! Sou a Ana, pode falar."
+    back = operator.post(f"/conversations/{lead.phone}/handback").json()
+    assert back["lead_status"] != "atendimento_humano"
+    assert lead.say("quanto custa?")
+
+
 def test_the_log_holds_no_phone_number_and_no_token(review_server, seeded):
     log = review_server.log_path.read_text(errors="replace")
     assert REVIEW_TOKEN not in log
