@@ -27,6 +27,22 @@ from review.tracker_parse import ConversationSummary, summarise
 logger = logging.getLogger(__name__)
 
 CHUNK = 500  # commands per pipeline round trip
+# Every tracker key with its stored size, in one round trip: far cheaper for the UI
+# than 10,000 pipelined STRLENs, and read-only for Redis (about 20 ms at 10,000 keys).
+# One JSON string back, not a 20,000-element array: redis-py parses arrays slowly.
+SIZES_SCRIPT = """
+local cursor = "0"
+local out = {}
+repeat
+  local page = redis.call("SCAN", cursor, "MATCH", ARGV[1], "COUNT", 1000)
+  cursor = page[1]
+  for _, key in ipairs(page[2]) do
+    out[#out + 1] = key
+    out[#out + 1] = redis.call("STRLEN", key)
+  end
+until cursor == "0"
+return cjson.encode(out)
+"""
 
 
 def tracker_events(raw: Optional[str]) -> Optional[List[Mapping[str, Any]]]:
@@ -41,6 +57,11 @@ def tracker_events(raw: Optional[str]) -> Optional[List[Mapping[str, Any]]]:
     return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else None
 
 
+def _glob_escape(text: str) -> str:
+    """The key prefix taken literally in a SCAN pattern."""
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+
+
 class ConversationIndex:
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self.redis = client
@@ -53,6 +74,7 @@ class ConversationIndex:
         self.intents: List[str] = []
         self.actions: List[str] = []
         self._lock = asyncio.Lock()
+        self._sizes = client.register_script(SIZES_SCRIPT)
         self.synced_at = 0.0
 
     # --- reading -----------------------------------------------------------------
@@ -89,9 +111,11 @@ class ConversationIndex:
     async def sync(self) -> int:
         """Brings the index up to date; returns how many conversations were (re)parsed."""
         async with self._lock:
-            keys = [key async for key in self.redis.scan_iter(match=self.tracker_prefix + "*", count=1000)]
-            senders = [key[len(self.tracker_prefix):] for key in keys]
-            sizes = await self._pipelined(lambda pipe, key: pipe.strlen(key), keys)
+            flat = json.loads(await self._sizes(args=[_glob_escape(self.tracker_prefix) + "*"]))
+            if not isinstance(flat, list):  # cjson encodes an empty table as {}
+                flat = []
+            senders = [key[len(self.tracker_prefix):] for key in flat[0::2]]
+            sizes = [int(size) for size in flat[1::2]]
             changed = [
                 (sender, size) for sender, size in zip(senders, sizes)
                 if sender not in self._summaries or self._summaries[sender].fingerprint != size
