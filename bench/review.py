@@ -7,7 +7,6 @@ the UI takes to index 10,000 conversations it has never seen, and to come
 back up when its index is already in Redis."""
 from __future__ import annotations
 
-import json
 import random
 import tempfile
 import time

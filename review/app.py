@@ -25,7 +25,7 @@ from connectors.evolution_store import ChannelStore
 from review import charts, leads
 from review.auth import SESSION_COOKIE, Session, Sessions, csrf_matches, same_origin, token_matches
 from review.exporting import allowed_intents, export_nlu, export_story
-from review.filters import REVIEW_STATUSES, InboxFilter, facet_options, page_number, paginate, select, tag_counts
+from review.filters import REVIEW_STATUSES, InboxFilter, page_number, paginate, select, tag_counts
 from review.index import ConversationIndex
 from review.nlu_inbox import NluItem, Verdict, candidates, known_ids
 from review.settings import ReviewSettings
@@ -177,12 +177,12 @@ def create_app(settings: ReviewSettings, name: str = "review") -> Sanic:
         chosen = select(app.ctx.index.newest_first(), wanted, statuses, tags, settings.low_confidence)
         current = paginate(chosen, page_number(request.args.get("page")))
         rows = [inbox_row(s, statuses, tags, held, settings.low_confidence) for s in current.items]
-        return {"filter": wanted, "page": current, "rows": rows, "total": len(app.ctx.index)}
+        return {"filter": wanted, "page": current, "rows": rows, "total": len(app.ctx.index), "tags": tags}
 
     @app.get("/conversations")
     async def inbox(request: Request) -> HTTPResponse:
         data = await inbox_data(request)
-        tags = await app.ctx.state.all_tags()
+        tags = data.pop("tags")
         return page(request, "inbox.html", **data, intents=app.ctx.index.intents, actions=app.ctx.index.actions,
                     tag_counts=tag_counts(tags), saved=await app.ctx.state.saved_filters(),
                     query=data["filter"].query())

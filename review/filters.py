@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 from urllib.parse import urlencode
 
 from review.text import normalise
@@ -169,15 +169,6 @@ def page_number(raw: Optional[str]) -> int:
         return max(1, int(raw or 1))
     except ValueError:
         return 1
-
-
-def facet_options(summaries: Sequence[ConversationSummary]) -> Tuple[List[str], List[str]]:
-    """Intents and actions seen anywhere, for the filter drop-downs."""
-    intents, actions = set(), set()
-    for s in summaries:
-        intents.update(s.intents)
-        actions.update(s.actions)
-    return sorted(intents), sorted(actions)
 
 
 def tag_counts(tags: Mapping[str, Sequence[str]]) -> Dict[str, int]:

@@ -11,7 +11,7 @@ import re
 import httpx
 import pytest
 
-from tests.review.conftest import HOSTILE_NAME, REVIEW_TOKEN, ReviewClient, csrf_from
+from tests.review.conftest import HOSTILE_NAME, REVIEW_TOKEN, csrf_from
 
 pytestmark = pytest.mark.integration
 
