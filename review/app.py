@@ -31,7 +31,7 @@ from review.nlu_inbox import NluItem, Verdict, candidates, known_ids
 from review.settings import ReviewSettings
 from review.state import ReviewState
 from review.takeover import Takeover, TakeoverError
-from review.text import mask_phone
+from review.text import mask_phone, normalise
 from review.tracker_parse import LEAD_FIELDS, slot_changes, transcript
 
 logger = logging.getLogger(__name__)
@@ -385,6 +385,9 @@ def create_app(settings: ReviewSettings, name: str = "review") -> Sanic:
         known = await asyncio.to_thread(known_ids, settings.project_dir)
         show = request.args.get("show") or "pending"
         items = [i for i in app.ctx.index.nlu_items.values() if i.id not in known]
+        query = normalise(request.args.get("q") or "")
+        if query:
+            items = [i for i in items if query in normalise(i.text)]
         if show == "pending":
             items = [i for i in items if i.id not in verdicts]
         else:
@@ -394,7 +397,7 @@ def create_app(settings: ReviewSettings, name: str = "review") -> Sanic:
         pages = max(1, -(-len(items) // NLU_PAGE_SIZE))
         number = min(number, pages)
         return {"items": items[(number - 1) * NLU_PAGE_SIZE: number * NLU_PAGE_SIZE], "total": len(items),
-                "page": number, "pages": pages, "verdicts": verdicts, "show": show}
+                "page": number, "pages": pages, "verdicts": verdicts, "show": show, "q": request.args.get("q") or ""}
 
     @app.get("/nlu")
     async def nlu(request: Request) -> HTTPResponse:
