@@ -26,6 +26,8 @@ COPY components ./components
 COPY actions ./actions
 COPY connectors ./connectors
 COPY observability ./observability
+# The review UI (docker compose service `review`) runs from this image too.
+COPY review ./review
 COPY endpoints.yml credentials.yml ./
 COPY --from=train /app/models/current.tar.gz ./models/current.tar.gz
 ENV ACTION_SERVER_URL=http://actions:5055/webhook \

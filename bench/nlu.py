@@ -7,12 +7,12 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, List
+from typing import List
 
 import httpx
 import yaml
 
-from bench.results_io import latency_summary, write_results
+from bench.results_io import latency_summary, timed, write_results
 from scripts.procs import BIN, REST_ONLY_CREDENTIALS, ROOT, start_rasa_server, write_credentials
 from scripts.tables import format_table
 
@@ -38,17 +38,6 @@ def time_training(out_dir: Path) -> float:
         cwd=ROOT, check=True,
     )
     return time.perf_counter() - started
-
-
-def timed(calls: int, call: Callable[[int], None], label: str) -> List[float]:
-    samples = []
-    for i in range(calls):
-        started = time.perf_counter()
-        call(i)
-        samples.append(time.perf_counter() - started)
-        if (i + 1) % 50 == 0 or i + 1 == calls:
-            print(f"  {label}: {i + 1}/{calls}", flush=True)
-    return samples
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import platform
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -26,6 +26,18 @@ def latency_summary(samples_s: List[float]) -> Dict[str, float]:
         "p99_ms": round(percentile(millis, 0.99), 2),
         "mean_ms": round(statistics.fmean(millis), 2),
     }
+
+
+def timed(calls: int, call: Callable[[int], None], label: str) -> List[float]:
+    """Times `call(i)` for i in range(calls), printing progress every 50 calls."""
+    samples = []
+    for i in range(calls):
+        started = time.perf_counter()
+        call(i)
+        samples.append(time.perf_counter() - started)
+        if (i + 1) % 50 == 0 or i + 1 == calls:
+            print(f"  {label}: {i + 1}/{calls}", flush=True)
+    return samples
 
 
 def write_results(part: str, figures: Dict[str, Any]) -> Path:

@@ -11,11 +11,11 @@ import random
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 import httpx
 
-from bench.results_io import latency_summary, write_results
+from bench.results_io import latency_summary, timed, write_results
 from scripts.procs import BIN, ROOT, Server, free_port, start_redis, start_server
 from scripts.tables import format_table
 
@@ -110,16 +110,6 @@ def start_review(redis_port: int, log_dir: Path, name: str) -> Server:
            "REDIS_KEY_PREFIX": PREFIX, "REVIEW_PROJECT_DIR": str(ROOT), "LOG_LEVEL": "WARNING"}
     return start_server(name, [str(BIN / "python"), "-m", "review"], f"http://127.0.0.1:{port}", "/healthz",
                         log_dir, env)
-
-
-def timed(calls: int, call: Callable[[int], None], label: str) -> List[float]:
-    samples = []
-    for i in range(calls):
-        started = time.perf_counter()
-        call(i)
-        samples.append(time.perf_counter() - started)
-    print(f"  {label}: {calls} requests", flush=True)
-    return samples
 
 
 def main() -> None:
