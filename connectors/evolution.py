@@ -223,7 +223,7 @@ class EvolutionOutput(OutputChannel):
             quoted = self._take_quote()
             if quoted:
                 call["quoted"] = quoted
-            await deliver(self.client, self.store, "send_text", call)
+            await deliver(self.client, self.store, "send_text", call, conversation_id=recipient_id)
 
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
@@ -284,8 +284,12 @@ def _guess_mimetype(file_name: str) -> str:
     return mimetypes.guess_type(file_name)[0] or "application/octet-stream"
 
 
-async def deliver(client: EvolutionClient, store: ChannelStore, operation: str, call: Dict[str, Any]) -> None:
-    """Sends now, or queues behind earlier replies that Evolution could not take yet."""
+async def deliver(
+    client: EvolutionClient, store: ChannelStore, operation: str, call: Dict[str, Any],
+    conversation_id: Optional[str] = None,
+) -> None:
+    """Sends now, or queues behind earlier replies that Evolution could not take yet.
+    A text sent now is remembered with its WhatsApp id (`remember_sent`) for its receipts."""
     try:
         backlog = await store.outbox_size()
     except RedisError:
@@ -294,7 +298,7 @@ async def deliver(client: EvolutionClient, store: ChannelStore, operation: str, 
         await _queue(store, operation, call)
         return
     try:
-        await getattr(client, operation)(**call)
+        sent = await getattr(client, operation)(**call)
     except EvolutionUnavailable as error:
         if error.maybe_delivered:
             # The request went out and timed out: resending could duplicate it (P12).
@@ -308,6 +312,13 @@ async def deliver(client: EvolutionClient, store: ChannelStore, operation: str, 
     except (ValueError, TypeError) as error:
         # A custom payload the client refuses (unsafe endpoint, unknown media type).
         logger.error("evolution.send_invalid op=%s error=%s", operation, error)
+    else:
+        message_id = ((sent or {}).get("key") or {}).get("id") if isinstance(sent, dict) else None
+        if conversation_id and message_id:
+            try:
+                await store.remember_sent(conversation_id, message_id, call.get("text") or "", time.time())
+            except RedisError:
+                logger.warning("evolution.sent_id_not_kept")
 
 
 async def _queue(store: ChannelStore, operation: str, call: Dict[str, Any]) -> None:

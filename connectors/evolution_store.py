@@ -54,6 +54,8 @@ return 0
 JID_TTL_SECONDS = 90 * 24 * 3600
 UNLIMITED = 2**62
 RECEIPT_TTL_SECONDS = 30 * 24 * 3600
+# The assistant's latest messages per conversation whose ids are kept for their receipts.
+SENT_KEPT_PER_CONVERSATION = 500
 BUTTONS_TTL_SECONDS = 24 * 3600
 MEDIA_TTL_SECONDS = 24 * 3600
 MINUTE, HOUR = 60, 3600
@@ -221,6 +223,18 @@ class ChannelStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, status, at).expire(key, RECEIPT_TTL_SECONDS)
             await pipe.execute()
+
+    async def remember_sent(self, conversation_id: str, message_id: str, text: str, at: float) -> None:
+        """What the assistant sent, with WhatsApp's id: the tracker's bot events carry no id,
+        and the review UI matches them to these to show their delivery and read receipts."""
+        key = self.key("sent", conversation_id)
+        record = json.dumps({"id": message_id, "text": text, "at": at}, ensure_ascii=False)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, record).ltrim(key, -SENT_KEPT_PER_CONVERSATION, -1).expire(key, RECEIPT_TTL_SECONDS)
+            await pipe.execute()
+
+    async def sent_messages(self, conversation_id: str) -> List[Dict[str, Any]]:
+        return [json.loads(raw) for raw in await self.redis.lrange(self.key("sent", conversation_id), 0, -1)]
 
     async def receipts(self, message_id: str) -> Dict[str, str]:
         return await self.redis.hgetall(self.key("receipt", message_id))

@@ -32,7 +32,7 @@ from review.settings import ReviewSettings
 from review.state import ReviewState
 from review.takeover import Takeover, TakeoverError
 from review.text import mask_phone, normalise
-from review.tracker_parse import LEAD_FIELDS, slot_changes, transcript
+from review.tracker_parse import LEAD_FIELDS, attach_sent_ids, slot_changes, transcript
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +218,7 @@ def create_app(settings: ReviewSettings, name: str = "review") -> Sanic:
             return None
         summary = await app.ctx.index.refresh(sender_id)
         entries = transcript(events)
+        attach_sent_ids(entries, await app.ctx.takeover.store.sent_messages(sender_id))
         ids = [i for e in entries for i in e.message_ids]
         receipts = {}
         if ids:

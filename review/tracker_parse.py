@@ -221,6 +221,34 @@ def _bot_message_ids(event: Mapping[str, Any]) -> List[str]:
     return [i for i in ids if isinstance(i, str)]
 
 
+def _compact(text: str) -> str:
+    return "".join(str(text or "").split())
+
+
+def attach_sent_ids(entries: List[Entry], sent: Sequence[Mapping[str, Any]]) -> None:
+    """Gives the assistant's messages the WhatsApp ids the channel kept for them
+    (ChannelStore.sent_messages, oldest first), so their receipts can be shown.
+
+    Matched in order by text: a long reply went out as several chunks, each a piece of
+    it, and a reply with buttons went out with its numbered options appended."""
+    position = 0
+    for entry in entries:
+        if entry.kind != "bot" or entry.message_ids or not entry.text:
+            continue
+        wanted = _compact(entry.text)
+        matches = lambda record: bool(record.get("text")) and (  # noqa: E731
+            _compact(record["text"]) in wanted or wanted in _compact(record["text"]))
+        start = next((i for i in range(position, len(sent)) if matches(sent[i])), None)
+        if start is None:
+            continue
+        covered, index = 0, start
+        while index < len(sent) and matches(sent[index]) and covered < len(wanted):
+            entry.message_ids.append(str(sent[index].get("id")))
+            covered += len(_compact(sent[index]["text"]))
+            index += 1
+        position = index
+
+
 def is_operator_message(event: Mapping[str, Any]) -> bool:
     metadata = event.get("metadata") or {}
     return isinstance(metadata, Mapping) and bool((metadata.get("review") or {}).get("operator"))

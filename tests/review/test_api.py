@@ -228,6 +228,21 @@ def test_receipts_appear_under_the_message_they_belong_to(operator, seeded, redi
     assert "✓✓ lida" in operator.http.get(f"/conversations/{seeded.whatsapp.phone}").text
 
 
+def test_the_assistants_replies_show_their_whatsapp_receipts(operator, seeded):
+    """Through the real path: the channel keeps the id Evolution gave each reply, and a
+    messages.update webhook for it shows under that reply."""
+    from tests import evolution_samples as samples
+
+    lead = seeded.whatsapp
+    data = operator.http.get(f"/api/conversations/{lead.phone}").json()
+    replies = [e for e in data["entries"] if e["kind"] == "bot"]
+    assert replies and all(e["message_ids"] for e in replies), [e["text"] for e in replies if not e["message_ids"]]
+    reply_id = replies[0]["message_ids"][0]
+    assert lead.post(samples.receipt("READ", key_id=reply_id, remote_jid=lead.jid)).status_code == 200
+    data = operator.http.get(f"/api/conversations/{lead.phone}").json()
+    assert "read" in data["receipts"][reply_id]
+
+
 def test_a_message_can_be_flagged_and_unflagged(operator, seeded):
     data = operator.http.get(f"/api/conversations/{seeded.fallback}").json()
     index = next(e["index"] for e in data["entries"] if e["kind"] == "user" and e["fallback"])

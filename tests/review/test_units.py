@@ -13,7 +13,13 @@ from review.app import safe_next
 from review.filters import InboxFilter, matches, paginate, select
 from review.nlu_inbox import NluItem, Verdict, clean_example, examples_in, item_id, new_examples, render_nlu_yaml
 from review.settings import ConfigError, ReviewSettings
-from review.tracker_parse import ConversationSummary, last_status_before_human, summarise, transcript
+from review.tracker_parse import (
+    ConversationSummary,
+    attach_sent_ids,
+    last_status_before_human,
+    summarise,
+    transcript,
+)
 
 T0 = 1_764_000_000.0  # a Tuesday in November 2025
 
@@ -182,3 +188,27 @@ def test_the_channel_honours_the_ui_hold_until_it_is_released(redis_server):
             await store.close()
 
     assert asyncio.run(scenario()) == (False, True, False, False)
+
+
+def test_sent_ids_are_matched_to_replies_in_order_chunks_and_buttons_included():
+    bot = lambda text, t: {"event": "bot", "timestamp": t, "text": text}  # noqa: E731
+    entries = transcript([
+        bot("Pra começar, como posso te chamar?", T0),
+        bot("Pra começar, como posso te chamar?", T0 + 5),  # the same words, a second message
+        bot("Parágrafo um.\n\nParágrafo dois, longo.", T0 + 9),
+        bot("O imóvel é próprio ou alugado?", T0 + 12),
+    ])
+    attach_sent_ids(entries, [
+        {"id": "A", "text": "Pra começar, como posso te chamar?"},
+        {"id": "B", "text": "Pra começar, como posso te chamar?"},
+        {"id": "C1", "text": "Parágrafo um."},
+        {"id": "C2", "text": "Parágrafo dois, longo."},
+        {"id": "D", "text": "O imóvel é próprio ou alugado?\n\n1. Próprio\n2. Alugado"},
+    ])
+    assert [e.message_ids for e in entries] == [["A"], ["B"], ["C1", "C2"], ["D"]]
+
+
+def test_replies_without_a_kept_id_stay_without_one():
+    entries = transcript([{"event": "bot", "timestamp": T0, "text": "Oi!"}])
+    attach_sent_ids(entries, [{"id": "X", "text": "outra coisa"}])
+    assert entries[0].message_ids == []

@@ -462,3 +462,13 @@ def test_keys_live_under_the_prefix(run, raw, prefix):
     mine = {key for key in keys if key.startswith(prefix + ":")}
     assert {f"{prefix}:inbox:{SENDER}", f"{prefix}:due", f"{prefix}:jid:{SENDER}",
             f"{prefix}:seen:{INSTANCE}:M1", f"{prefix}:lock:{SENDER}", f"{prefix}:outbox"} <= mine
+
+
+def test_the_assistants_sent_messages_are_kept_with_their_ids_for_receipts(run, raw, prefix):
+    async def body(store: ChannelStore):
+        await store.remember_sent(SENDER, "ID1", "Oi!", 10.0)
+        await store.remember_sent(SENDER, "ID2", "Tudo bem?", 11.0)
+        return await store.sent_messages(SENDER)
+
+    assert run(body) == [{"id": "ID1", "text": "Oi!", "at": 10.0}, {"id": "ID2", "text": "Tudo bem?", "at": 11.0}]
+    assert 0 < raw.ttl(f"{prefix}:sent:{SENDER}") <= RECEIPT_TTL_SECONDS
