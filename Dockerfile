@@ -33,6 +33,8 @@ COPY --from=train /app/models/current.tar.gz ./models/current.tar.gz
 ENV ACTION_SERVER_URL=http://actions:5055/webhook \
     REDIS_HOST=redis REDIS_PORT=6379 REDIS_DB=0 REDIS_PASSWORD= REDIS_KEY_PREFIX=aisdr \
     LOG_FORMAT=json
+# Worker processes of the Rasa server (Rasa's own variable; needs the Redis lock store).
+ENV SANIC_WORKERS=2
 USER app
 EXPOSE 5005
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \

@@ -15,6 +15,7 @@ import asyncio
 import gc
 import json
 import logging
+import math
 import os
 import time
 import uuid
@@ -108,7 +109,11 @@ def inbox_record(
     message: InboundMessage, instance: Optional[str], received_at: float, request_id: Optional[str] = None
 ) -> Dict[str, Any]:
     """What the inbox keeps of a message: everything but media bytes."""
-    record = asdict(message)
+    # Shallow: asdict() deep-copies every field and costs more than the rest of
+    # the webhook's parsing; only the media reference is a nested dataclass.
+    record = dict(vars(message))
+    if message.media is not None:
+        record["media"] = asdict(message.media)
     record.update(instance=instance, received_at=received_at, request_id=request_id)
     return record
 
@@ -365,6 +370,7 @@ class EvolutionInput(InputChannel):
         self._app: Any = None
         self._tasks: List[asyncio.Task] = []
         self._wakeup: Optional[asyncio.Event] = None
+        self._worker_wakes_at = math.inf
         self._in_flight: set = set()
         self._failures: Dict[str, int] = {}
 
@@ -437,7 +443,7 @@ class EvolutionInput(InputChannel):
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "whatsapp": self.connection})
+            return response.json({"status": "ok", "whatsapp": await self._last_connection()})
 
         @webhook.route("/ready", methods=["GET"])
         async def ready(request: Request) -> HTTPResponse:
@@ -460,7 +466,7 @@ class EvolutionInput(InputChannel):
                 agent=getattr(getattr(self._app, "ctx", None), "agent", None),
                 store=self.store, client=self.client,
                 action_endpoint_url=self.settings.action_server_url,
-                last_connection_update=self.connection, started_at=self.started_at,
+                last_connection_update=await self._last_connection(), started_at=self.started_at,
             )
             try:
                 report["followups"] = {"pending": await self.scheduler.followups.pending(),
@@ -528,6 +534,13 @@ class EvolutionInput(InputChannel):
             return _ok("ignored", reason="event")
         return await handler(envelope)
 
+    async def _last_connection(self) -> Dict[str, Any]:
+        # From Redis: with several workers or servers, another one may have had the update.
+        try:
+            return await self.store.last_connection() or self.connection
+        except RedisError:
+            return self.connection
+
     # --- events -------------------------------------------------------------------
 
     async def _on_upsert(self, envelope: Envelope) -> HTTPResponse:
@@ -544,6 +557,7 @@ class EvolutionInput(InputChannel):
             logger.info("evolution.message_ignored reason=stale sender=%s", mask_phone(message.sender_id))
             return _ok("ignored", reason="stale")
         instance = envelope.instance or self.settings.instance
+        due_at = now + self.settings.debounce_seconds
         try:
             media = inline_base64(envelope.data)
             if media:
@@ -554,7 +568,7 @@ class EvolutionInput(InputChannel):
                 sender_id=message.sender_id,
                 reply_jid=message.reply_jid,
                 record=inbox_record(message, envelope.instance, now, request_id=get_request_id()),
-                due_at=now + self.settings.debounce_seconds,
+                due_at=due_at,
                 dedupe_ttl=self.settings.dedupe_ttl_seconds,
                 now=now,
                 max_per_minute=self.settings.rate_limit_per_minute,
@@ -575,7 +589,9 @@ class EvolutionInput(InputChannel):
         logger.debug(
             "evolution.message_accepted sender=%s kind=%s", mask_phone(message.sender_id), message.kind
         )
-        if self._wakeup is not None:
+        # The worker is woken only when this message is due before it looks
+        # again anyway: under load that is two Redis reads saved per webhook.
+        if self._wakeup is not None and due_at < self._worker_wakes_at:
             self._wakeup.set()
         return _ok("accepted")
 
@@ -634,6 +650,7 @@ class EvolutionInput(InputChannel):
         assert self._wakeup is not None
         while True:
             self._wakeup.clear()
+            self._worker_wakes_at = math.inf  # while it looks, any new message makes it look again
             wait = IDLE_POLL_SECONDS
             try:
                 now = time.time()
@@ -654,6 +671,7 @@ class EvolutionInput(InputChannel):
                 raise
             except Exception:  # the worker must outlive any single failure
                 logger.exception("evolution.worker_error")
+            self._worker_wakes_at = time.time() + wait
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
             except asyncio.TimeoutError:

@@ -244,6 +244,15 @@ class ChannelStore:
             self.key("connection"), mapping={"state": state, "reason": "" if reason is None else reason, "at": at}
         )
 
+    async def last_connection(self) -> Optional[Dict[str, Any]]:
+        """The last connection.update any worker or server recorded, or None."""
+        stored = await self.redis.hgetall(self.key("connection"))
+        if not stored:
+            return None
+        reason = stored.get("reason")
+        return {"state": stored.get("state"), "status_reason": int(reason) if reason else None,
+                "at": float(stored["at"]) if stored.get("at") else None}
+
     # --- outbox: replies Evolution could not take yet ---------------------------
 
     async def queue_outgoing(self, request: Dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 Modules import the metric they move (``from observability import metrics`` then
 ``metrics.WEBHOOKS.labels(event=..., outcome=...).inc()``); the Rasa server's channel
-and the action server each expose their own process's values (``render()``) at
+and the action server each expose their values (``render()``) at
 ``GET /webhooks/evolution/metrics`` and ``GET /metrics``.
 
 Label values must come from small fixed sets (event names, outcomes, endpoint
@@ -11,9 +11,45 @@ which would both leak personal data and explode the number of series.
 """
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from typing import Iterable, Tuple
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+# Rasa's SANIC_WORKERS forks the server into several worker processes after this
+# module is imported, and a scrape reaches any one of them. Their values then
+# live in files of one directory, which every worker's render() sums. The
+# directory is fresh for each server start (a stale one would add old counts)
+# and must be chosen before prometheus_client is imported, which reads it then.
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+WORKERS_ENV = "SANIC_WORKERS"
+
+
+def _share_values_between_workers() -> None:
+    try:
+        workers = int(os.environ.get(WORKERS_ENV, "1"))
+    except ValueError:
+        return  # Rasa logs that itself and runs one worker
+    if workers > 1 and not os.environ.get(MULTIPROC_DIR_ENV):
+        directory = tempfile.mkdtemp(prefix="aisdr-metrics-")
+        os.environ[MULTIPROC_DIR_ENV] = directory
+        main_pid = os.getpid()
+        # Only the process that made it removes it (forked workers inherit atexit).
+        atexit.register(lambda: os.getpid() == main_pid and shutil.rmtree(directory, ignore_errors=True))
+
+
+_share_values_between_workers()
+
+from prometheus_client import (  # noqa: E402  (after the directory is chosen)
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 PREFIX = "aisdr"
 
@@ -91,5 +127,10 @@ _preset(LEADS, "lead_class", LEAD_CLASSES)
 
 
 def render() -> Tuple[bytes, str]:
-    """This process's metrics as Prometheus text exposition: (body, content type)."""
+    """The metrics as Prometheus text exposition: (body, content type). With several
+    worker processes, the sum over all of them."""
+    if os.environ.get(MULTIPROC_DIR_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +16,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "current.tar.gz"
+# Worker processes of the Rasa server as shipped (SANIC_WORKERS of scripts/run-stack.sh
+# and of the Rasa image in the Dockerfile; a unit test keeps the three equal).
+SHIPPED_SANIC_WORKERS = 2
 # Start-up can be slow on a loaded 2-core machine; this bounds waiting, it is not a speed check.
 STARTUP_LIMIT_S = 300
 
@@ -42,12 +46,20 @@ class Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.terminate()  # a Rasa server with several workers stops them first
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL to the server and every worker process it forked: a crash, no
+        shutdown hook runs anywhere."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
 
 
 def start_server(
@@ -66,6 +78,7 @@ def start_server(
         stdout=open(log_path, "w"),
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
+        start_new_session=True,  # its own process group: kill() reaches forked workers too
     )
     server = Server(name, process, url, log_path)
     deadline = time.monotonic() + STARTUP_LIMIT_S
@@ -152,7 +165,10 @@ def start_rasa_server(
     env: Optional[Dict[str, str]] = None,
     name: str = "rasa-server",
     port: Optional[int] = None,
+    workers: int = 1,
 ) -> Server:
+    """A Rasa server with `workers` worker processes (Rasa's SANIC_WORKERS): one unless
+    the caller runs it as shipped (SHIPPED_SANIC_WORKERS)."""
     if not MODEL.exists():
         raise StartupError(f"no trained model at {MODEL}: run `make train`")
     port = port or free_port()
@@ -163,5 +179,5 @@ def start_rasa_server(
         f"http://127.0.0.1:{port}",
         "/status",
         log_dir,
-        {"ACTION_SERVER_URL": f"{action_url}/webhook", **(env or {})},
+        {"ACTION_SERVER_URL": f"{action_url}/webhook", "SANIC_WORKERS": str(workers), **(env or {})},
     )

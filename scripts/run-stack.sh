@@ -33,7 +33,8 @@ else
   echo "==> review UI skipped (set REVIEW_TOKEN to start it)"
 fi
 
-echo "==> Rasa server on port ${RASA_PORT:-5005}"
-.venv/bin/rasa run --enable-api --auth-token "$RASA_AUTH_TOKEN" \
+workers="${SANIC_WORKERS:-2}"
+echo "==> Rasa server on port ${RASA_PORT:-5005} ($workers worker processes)"
+SANIC_WORKERS="$workers" .venv/bin/rasa run --enable-api --auth-token "$RASA_AUTH_TOKEN" \
   --model models/current.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
   --port "${RASA_PORT:-5005}"

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from scripts.procs import (
+    SHIPPED_SANIC_WORKERS,
     Server,
     StartupError,
     start_action_server,
@@ -175,12 +176,13 @@ def server_env(redis: RedisInfo, fake: FakeEvolution) -> dict:
 def rasa_server(
     redis_server: RedisInfo, action_server: Server, fake_evolution: FakeEvolution, logs_dir: Path
 ) -> Iterator[Server]:
-    """One Rasa server for the session: REST channel and Evolution channel, Redis stores."""
+    """One Rasa server for the session: REST channel and Evolution channel, Redis stores,
+    worker processes as shipped (a webhook and the next may reach different workers)."""
     credentials = write_credentials(logs_dir, TEST_CREDENTIALS)
     try:
         server = start_rasa_server(
             logs_dir, action_url=action_server.url, credentials=credentials,
-            env=server_env(redis_server, fake_evolution),
+            env=server_env(redis_server, fake_evolution), workers=SHIPPED_SANIC_WORKERS,
         )
     except StartupError as error:
         pytest.fail(str(error))

@@ -9,7 +9,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from scripts.procs import Server, free_port, start_rasa_server, write_credentials
+from scripts.procs import SHIPPED_SANIC_WORKERS, Server, free_port, start_rasa_server, write_credentials
 from tests.conftest import launch_redis, server_env
 from tests.integration.whatsapp import WhatsAppLead
 
@@ -36,10 +36,11 @@ class Stack:
         return start_rasa_server(
             self.logs, action_url=self.action_server.url, credentials=self.credentials,
             env=server_env(self.redis, self.fake), name="rasa-durability", port=self.port,
+            workers=SHIPPED_SANIC_WORKERS,
         )
 
     def kill_and_restart(self) -> None:
-        self.server.process.kill()  # SIGKILL: no shutdown hooks run
+        self.server.kill()  # SIGKILL: no shutdown hooks run
         self.server.process.wait()
         self.server = self.start()
 
@@ -106,7 +107,7 @@ def test_kill_during_the_turn_still_answers_after_restart(stack):
             lambda: any(r.json.get("number") == lead.jid for r in stack.fake.requests_for("sendText")), 60
         )
         assert lead.replies() == []
-        stack.server.process.kill()
+        stack.server.kill()
         stack.server.process.wait()
     finally:
         stack.fake.set_latency(0)

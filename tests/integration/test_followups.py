@@ -84,7 +84,7 @@ class ProactiveStack:
 
     def kill_and_restart_first(self) -> None:
         server = self.servers[0]
-        server.process.kill()  # SIGKILL: nothing is flushed or handed over
+        server.kill()  # SIGKILL: nothing is flushed or handed over
         server.process.wait()
         self.servers[0] = self.start("rasa-followups-a")
 

@@ -156,3 +156,18 @@ def test_deploy_refuses_unknown_options(tmp_path):
     result = subprocess.run(["bash", str(ROOT / "scripts" / "deploy.sh"), "--dry-run", "--frobnicate"],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and "unknown option" in result.stderr
+
+
+def test_the_rasa_server_runs_as_many_workers_everywhere_it_is_shipped():
+    """make run, the Rasa image and .env.example start the worker count that the
+    tests and the benchmark run as shipped."""
+    from scripts.procs import SHIPPED_SANIC_WORKERS
+
+    expected = str(SHIPPED_SANIC_WORKERS)
+    run_stack = (ROOT / "scripts" / "run-stack.sh").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    env_example = (ROOT / ".env.example").read_text()
+    assert re.search(r'workers="\$\{SANIC_WORKERS:-(\d+)\}"', run_stack).group(1) == expected
+    rasa_stage = dockerfile.split("AS rasa", 1)[1].split("\nFROM ", 1)[0]
+    assert re.search(r"ENV SANIC_WORKERS=(\d+)", rasa_stage).group(1) == expected
+    assert re.search(r"^SANIC_WORKERS=(\d+)$", env_example, re.M).group(1) == expected

@@ -6,6 +6,9 @@ import asyncio
 import io
 import json
 import logging
+import subprocess
+import sys
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -209,3 +212,30 @@ def test_sentry_is_off_without_a_dsn(monkeypatch):
 
     monkeypatch.delenv("SENTRY_DSN", raising=False)
     assert init_error_reporting("test") is False
+
+
+_WORKERS_SCRIPT = r"""
+import os, sys
+from observability import metrics
+directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+for _ in range(2):  # two forked workers, as Sanic forks them, each counting its webhooks
+    pid = os.fork()
+    if pid == 0:
+        metrics.WEBHOOKS.labels(event="messages.upsert", outcome="accepted").inc(3)
+        os._exit(0)
+    os.waitpid(pid, 0)
+body, _ = metrics.render()
+print(directory)
+print(body.decode())
+"""
+
+
+def test_with_several_workers_every_worker_renders_the_sum_of_all(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    env = {"PATH": "/usr/bin:/bin", "SANIC_WORKERS": "2", "PYTHONPATH": str(root)}
+    result = subprocess.run([sys.executable, "-c", _WORKERS_SCRIPT], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    directory, body = result.stdout.split("\n", 1)
+    assert 'aisdr_webhooks_total{event="messages.upsert",outcome="accepted"} 6.0' in body
+    assert not Path(directory).exists()  # removed when the server process ends
