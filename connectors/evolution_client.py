@@ -534,9 +534,15 @@ class EvolutionClient:
 
     # ----------------------------------------------------------------- instance and webhook
 
-    async def connection_state(self) -> dict[str, Any]:
-        """``GET /instance/connectionState`` → ``{"instance": {"instanceName", "state"}}`` (§4.8)."""
-        return await self._request("GET", "/instance/connectionState/{instance}", None, idempotent=True)
+    async def connection_state(self, *, probe: bool = False) -> dict[str, Any]:
+        """``GET /instance/connectionState`` → ``{"instance": {"instanceName", "state"}}`` (§4.8).
+
+        ``probe``: one attempt, made even while the circuit breaker is open (a health
+        check is how a quiet worker learns that Evolution is back); its outcome counts.
+        """
+        return await self._request(
+            "GET", "/instance/connectionState/{instance}", None, idempotent=True, probe=probe
+        )
 
     async def set_webhook(
         self,
@@ -585,10 +591,11 @@ class EvolutionClient:
         *,
         idempotent: bool,
         blocking_delay_ms: Optional[int] = None,
+        probe: bool = False,
     ) -> Any:
         path = path_template.replace(INSTANCE_PLACEHOLDER, self._quoted_instance())
         return await self._send(
-            method, path, body, idempotent=idempotent, blocking_delay_ms=blocking_delay_ms
+            method, path, body, idempotent=idempotent, blocking_delay_ms=blocking_delay_ms, probe=probe
         )
 
     async def _send(
@@ -599,21 +606,23 @@ class EvolutionClient:
         *,
         idempotent: bool,
         blocking_delay_ms: Optional[int] = None,
+        probe: bool = False,
     ) -> Any:
         http = self._http()
         timeout = self._timeout_for(blocking_delay_ms)
+        max_retries = 0 if probe else self._max_retries
         attempt = 0
         while True:
             started = time.perf_counter()
             try:
-                response = await self._attempt(http, method, path, body, timeout)
+                response = await self._attempt(http, method, path, body, timeout, past_breaker=probe)
             except httpx.TransportError as error:
                 self._breaker.record_failure()
                 maybe_delivered = not idempotent and isinstance(error, _MAYBE_SENT_ERRORS)
                 retryable = isinstance(error, _NOT_SENT_ERRORS) or (
                     idempotent and isinstance(error, _MAYBE_SENT_ERRORS)
                 )
-                if not retryable or attempt >= self._max_retries:
+                if not retryable or attempt >= max_retries:
                     raise EvolutionUnavailable(
                         f"{method} {path} failed after {attempt + 1} attempt(s): {type(error).__name__}",
                         maybe_delivered=maybe_delivered,
@@ -633,7 +642,7 @@ class EvolutionClient:
                     return self._decode(response)
                 self._breaker.record_failure()
                 maybe_delivered = not idempotent and status == HTTP_GATEWAY_TIMEOUT
-                if maybe_delivered or attempt >= self._max_retries:
+                if maybe_delivered or attempt >= max_retries:
                     raise EvolutionUnavailable(
                         f"{method} {path} failed after {attempt + 1} attempt(s): HTTP {status} "
                         f"{_error_message(_json_or_none(response), response.reason_phrase)}",
@@ -648,7 +657,7 @@ class EvolutionClient:
                 path,
                 reason,
                 attempt + 1,
-                self._max_retries,
+                max_retries,
                 delay_s,
             )
             await asyncio.sleep(delay_s)
@@ -661,10 +670,12 @@ class EvolutionClient:
         path: str,
         body: Optional[Mapping[str, Any]],
         timeout: httpx.Timeout,
+        past_breaker: bool = False,
     ) -> httpx.Response:
-        """One HTTP exchange, if the circuit breaker allows it; outcomes are recorded by the caller."""
+        """One HTTP exchange, if the circuit breaker allows it (or ``past_breaker``);
+        outcomes are recorded by the caller."""
         async with self._in_flight:
-            if not self._breaker.allow():
+            if not past_breaker and not self._breaker.allow():
                 retry_after_s = self._breaker.retry_after_s
                 raise EvolutionUnavailable(
                     f"Evolution circuit breaker is open; {method} {path} not attempted "

@@ -79,7 +79,7 @@ def missing(checks: Mapping[str, Check]) -> List[str]:
 
 async def whatsapp_state(client: EvolutionClient) -> Dict[str, Any]:
     try:
-        answer = await client.connection_state()
+        answer = await client.connection_state(probe=True)
     except (EvolutionError, EvolutionUnavailable, ValueError) as error:
         return {"reachable": False, "error": type(error).__name__}
     instance = answer.get("instance", answer) if isinstance(answer, dict) else {}

@@ -619,6 +619,33 @@ async def test_breaker_opens_after_consecutive_failures_and_half_opens(fake: Fak
 
 
 @pytest.mark.asyncio
+async def test_a_health_probe_passes_an_open_breaker_once_and_closes_it_when_evolution_is_back(
+    fake: FakeEvolution,
+) -> None:
+    transport = CountingTransport()
+    client = make_client(fake, max_retries=3, breaker_failures=1, breaker_reset_s=60.0, transport=transport)
+    async with client:
+        fake.go_down()
+        with pytest.raises(EvolutionUnavailable):
+            await client.send_text(NUMBER, "Perdida")
+        assert client.breaker.state is BreakerState.OPEN
+        attempts = transport.attempts
+        with pytest.raises(EvolutionUnavailable):
+            await client.connection_state(probe=True)  # Evolution still down: one attempt, no retries
+        assert transport.attempts == attempts + 1
+        assert client.breaker.state is BreakerState.OPEN
+
+        fake.come_back()
+        with pytest.raises(EvolutionUnavailable):
+            await client.connection_state()  # an ordinary call still waits for the breaker
+        assert transport.attempts == attempts + 1
+        answer = await client.connection_state(probe=True)
+        assert answer["instance"]["state"] == "open"
+        assert client.breaker.state is BreakerState.CLOSED
+        assert (await client.send_text(NUMBER, "Liberada"))["key"]["id"]
+
+
+@pytest.mark.asyncio
 async def test_breaker_failed_trial_reopens(fake: FakeEvolution) -> None:
     transport = CountingTransport()
     client = make_client(
