@@ -83,8 +83,6 @@ CHANNEL_NAME = "evolution"
 BILL_KINDS = ("image", "document")
 # How long the worker sleeps when nothing is due; a new message wakes it at once.
 IDLE_POLL_SECONDS = 0.5
-# At most one garbage collection of finished turns' leftovers this often (see _collect_turn_garbage).
-TURN_GC_MIN_INTERVAL_SECONDS = 2.0
 REDIS_RETRY_SECONDS = 1.0
 # A conversation being processed is leased for this long and the lease renewed
 # while its turn runs, so a crashed server's conversations are picked up soon.
@@ -373,7 +371,6 @@ class EvolutionInput(InputChannel):
         self._tasks: List[asyncio.Task] = []
         self._wakeup: Optional[asyncio.Event] = None
         self._worker_wakes_at = math.inf
-        self._last_collection = -math.inf
         self._in_flight: set = set()
         self._failures: Dict[str, int] = {}
 
@@ -714,21 +711,8 @@ class EvolutionInput(InputChannel):
             except RedisError:
                 pass
             self._in_flight.discard(sender_id)
-            if not self._in_flight:
-                self._collect_turn_garbage()
             if self._wakeup is not None:
                 self._wakeup.set()  # a slot is free for the next conversation
-
-    def _collect_turn_garbage(self) -> None:
-        # A turn leaves thousands of objects in reference cycles. Left to the
-        # automatic collector, they are swept by a full collection (6-10 ms with
-        # the event loop stopped) at whatever moment allocations trigger one,
-        # often in the middle of a burst of webhooks. Collected here, when the
-        # last turn in flight ends, the pause falls between turns instead.
-        now = time.monotonic()
-        if now - self._last_collection >= TURN_GC_MIN_INTERVAL_SECONDS:
-            self._last_collection = now
-            gc.collect()
 
     async def _plan_follow_up(self, sender_id: str) -> None:
         # The lead has had the answer: a failure here must not rerun the turn.
