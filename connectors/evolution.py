@@ -318,7 +318,7 @@ async def deliver(
         # A custom payload the client refuses (unsafe endpoint, unknown media type).
         logger.error("evolution.send_invalid op=%s error=%s", operation, error)
     else:
-        message_id = ((sent or {}).get("key") or {}).get("id") if isinstance(sent, dict) else None
+        message_id = (sent.get("key") or {}).get("id") if isinstance(sent, dict) else None
         if conversation_id and message_id:
             try:
                 await store.remember_sent(conversation_id, message_id, call.get("text") or "", time.time())

@@ -231,20 +231,25 @@ def attach_sent_ids(entries: List[Entry], sent: Sequence[Mapping[str, Any]]) -> 
 
     Matched in order by text: a long reply went out as several chunks, each a piece of
     it, and a reply with buttons went out with its numbered options appended."""
+    # Each kept text compacted once, not once per reply it is compared with.
+    texts = [_compact(record["text"]) if record.get("text") else None for record in sent]
+
+    def matches(index: int, wanted: str) -> bool:
+        text = texts[index]
+        return text is not None and (text in wanted or wanted in text)
+
     position = 0
     for entry in entries:
         if entry.kind != "bot" or entry.message_ids or not entry.text:
             continue
         wanted = _compact(entry.text)
-        matches = lambda record: bool(record.get("text")) and (  # noqa: E731
-            _compact(record["text"]) in wanted or wanted in _compact(record["text"]))
-        start = next((i for i in range(position, len(sent)) if matches(sent[i])), None)
+        start = next((i for i in range(position, len(sent)) if matches(i, wanted)), None)
         if start is None:
             continue
         covered, index = 0, start
-        while index < len(sent) and matches(sent[index]) and covered < len(wanted):
+        while index < len(sent) and matches(index, wanted) and covered < len(wanted):
             entry.message_ids.append(str(sent[index].get("id")))
-            covered += len(_compact(sent[index]["text"]))
+            covered += len(texts[index])
             index += 1
         position = index
 

@@ -472,3 +472,17 @@ def test_the_assistants_sent_messages_are_kept_with_their_ids_for_receipts(run, 
 
     assert run(body) == [{"id": "ID1", "text": "Oi!", "at": 10.0}, {"id": "ID2", "text": "Tudo bem?", "at": 11.0}]
     assert 0 < raw.ttl(f"{prefix}:sent:{SENDER}") <= RECEIPT_TTL_SECONDS
+
+
+def test_the_last_connection_update_is_read_back_by_any_worker(run):
+    async def body(store: ChannelStore):
+        before = await store.last_connection()
+        await store.record_connection("close", 401, 20.0)
+        closed = await store.last_connection()
+        await store.record_connection("open", None, 21.0)
+        return before, closed, await store.last_connection()
+
+    before, closed, reopened = run(body)
+    assert before is None
+    assert closed == {"state": "close", "status_reason": 401, "at": 20.0}
+    assert reopened == {"state": "open", "status_reason": None, "at": 21.0}
