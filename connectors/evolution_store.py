@@ -13,7 +13,10 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from redis import asyncio as aioredis
 
-# One round trip per webhook: dedupe, rate windows and the inbox, atomically.
+from connectors.redis_batch import BatchedScript
+
+# One script per webhook (webhooks arriving together share a round trip):
+# dedupe, rate windows and the inbox, atomically.
 # KEYS: seen, inbox, due, jid, rate minute, rate hour
 # ARGV: dedupe ttl, message json, due at, sender, reply jid, jid ttl, max per minute, max per hour
 ADMIT_SCRIPT = """
@@ -76,7 +79,7 @@ class ChannelStore:
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self.redis = client
         self.prefix = prefix
-        self._admit = client.register_script(ADMIT_SCRIPT)
+        self._admit = BatchedScript(client, ADMIT_SCRIPT)
         self._complete = client.register_script(COMPLETE_SCRIPT)
         self._release = client.register_script(RELEASE_SCRIPT)
 

@@ -97,6 +97,20 @@ def test_accept_is_idempotent_per_instance_and_message_id(run, raw, prefix):
     assert jid == JID
 
 
+def test_a_burst_admitted_together_keeps_one_copy_of_a_retry_within_it(run, raw, prefix):
+    # Webhooks arriving together share one Redis round trip; Evolution's retry
+    # of M3 in the same burst must still count as a duplicate.
+    ids = ["M1", "M2", "M3", "M4", "M3", "M5"]
+
+    async def body(store: ChannelStore):
+        admitted = await asyncio.gather(*(accept(store, message_id, text=message_id) for message_id in ids))
+        return admitted, await store.inbox(SENDER)
+
+    admitted, inbox = run(body)
+    assert admitted == [True, True, True, True, False, True]
+    assert [r["text"] for r in inbox] == ["M1", "M2", "M3", "M4", "M5"]
+
+
 def test_same_message_id_on_another_instance_is_a_new_message(run):
     async def body(store: ChannelStore):
         one = await accept(store, "M1", instance="solarprime")
