@@ -35,6 +35,9 @@ ENV ACTION_SERVER_URL=http://actions:5055/webhook \
     LOG_FORMAT=json
 # Worker processes of the Rasa server (Rasa's own variable; needs the Redis lock store).
 ENV SANIC_WORKERS=2
+# Sanic's access log, whose lines Rasa discards anyway at the default
+# LOG_LEVEL_LIBRARIES; building them cost ~12% of every webhook.
+ENV SANIC_ACCESS_LOG=false
 USER app
 EXPOSE 5005
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s \

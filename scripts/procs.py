@@ -19,6 +19,8 @@ MODEL = ROOT / "models" / "current.tar.gz"
 # Worker processes of the Rasa server as shipped (SANIC_WORKERS of scripts/run-stack.sh
 # and of the Rasa image in the Dockerfile; a unit test keeps the three equal).
 SHIPPED_SANIC_WORKERS = 2
+# Sanic's access log as shipped (SANIC_ACCESS_LOG, in the same three places): off.
+SHIPPED_SANIC_ACCESS_LOG = "false"
 # Start-up can be slow on a loaded 2-core machine; this bounds waiting, it is not a speed check.
 STARTUP_LIMIT_S = 300
 
@@ -179,5 +181,6 @@ def start_rasa_server(
         f"http://127.0.0.1:{port}",
         "/status",
         log_dir,
-        {"ACTION_SERVER_URL": f"{action_url}/webhook", "SANIC_WORKERS": str(workers), **(env or {})},
+        {"ACTION_SERVER_URL": f"{action_url}/webhook", "SANIC_WORKERS": str(workers),
+         "SANIC_ACCESS_LOG": SHIPPED_SANIC_ACCESS_LOG, **(env or {})},
     )

@@ -171,3 +171,14 @@ def test_the_rasa_server_runs_as_many_workers_everywhere_it_is_shipped():
     rasa_stage = dockerfile.split("AS rasa", 1)[1].split("\nFROM ", 1)[0]
     assert re.search(r"ENV SANIC_WORKERS=(\d+)", rasa_stage).group(1) == expected
     assert re.search(r"^SANIC_WORKERS=(\d+)$", env_example, re.M).group(1) == expected
+
+
+def test_the_sanic_access_log_is_set_alike_everywhere_it_is_shipped():
+    from scripts.procs import SHIPPED_SANIC_ACCESS_LOG
+
+    run_stack = (ROOT / "scripts" / "run-stack.sh").read_text()
+    rasa_stage = (ROOT / "Dockerfile").read_text().split("AS rasa", 1)[1].split("\nFROM ", 1)[0]
+    env_example = (ROOT / ".env.example").read_text()
+    assert re.search(r'SANIC_ACCESS_LOG="\$\{SANIC_ACCESS_LOG:-(\w+)\}"', run_stack).group(1) == SHIPPED_SANIC_ACCESS_LOG
+    assert re.search(r"ENV SANIC_ACCESS_LOG=(\w+)", rasa_stage).group(1) == SHIPPED_SANIC_ACCESS_LOG
+    assert re.search(r"^SANIC_ACCESS_LOG=(\w+)$", env_example, re.M).group(1) == SHIPPED_SANIC_ACCESS_LOG

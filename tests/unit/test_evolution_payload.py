@@ -922,3 +922,15 @@ def test_hostile_body_is_a_400(case: HostileBody):
 @pytest.mark.parametrize("case", REFUSED_AS_TOO_LARGE, ids=lambda c: c.name)
 def test_oversized_body_is_left_to_the_channels_limit(case: HostileBody):
     assert len(case.body) > DEFAULT_BODY_LIMIT
+
+
+def test_control_characters_are_exactly_unicodes_cc_category():
+    import sys
+    import unicodedata
+
+    from connectors.evolution_payload import _has_control_chars
+
+    every_char = [chr(code) for code in range(sys.maxunicode + 1)]
+    control = {char for char in every_char if unicodedata.category(char) == "Cc"}
+    assert {char for char in every_char if _has_control_chars(f"ok{char}ok")} == control
+    assert not _has_control_chars("Olá, conta de R$ 450,00 — Campinas/SP 🌞")
