@@ -59,9 +59,9 @@ def _queued(port: int) -> int:
 
 
 def test_uvloop_accepts_a_burst_of_queued_connections_in_a_few_iterations():
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    loop = uvloop.new_event_loop()  # the global loop policy stays as the session has it
     try:
-        iterations = asyncio.run(loop_iterations_to_accept_queued_connections())
+        iterations = loop.run_until_complete(loop_iterations_to_accept_queued_connections())
     finally:
-        asyncio.set_event_loop_policy(None)
+        loop.close()
     assert iterations <= 5, f"uvloop {uvloop.__version__} took {iterations} loop iterations to accept {QUEUED_CONNECTIONS}"
