@@ -158,27 +158,22 @@ def test_deploy_refuses_unknown_options(tmp_path):
     assert result.returncode == 2 and "unknown option" in result.stderr
 
 
-def test_the_rasa_server_runs_as_many_workers_everywhere_it_is_shipped():
-    """make run, the Rasa image and .env.example start the worker count that the
-    tests and the benchmark run as shipped."""
-    from scripts.procs import SHIPPED_SANIC_WORKERS
+@pytest.mark.parametrize(
+    "variable, run_stack_pattern",
+    [
+        ("SANIC_WORKERS", r'workers="\$\{SANIC_WORKERS:-(\w+)\}"'),
+        ("SANIC_ACCESS_LOG", r'SANIC_ACCESS_LOG="\$\{SANIC_ACCESS_LOG:-(\w+)\}"'),
+    ],
+)
+def test_the_rasa_server_settings_are_alike_everywhere_they_are_shipped(variable, run_stack_pattern):
+    """make run, the Rasa image and .env.example start the Rasa server with the
+    worker count and access log that the tests and the benchmark run as shipped."""
+    from scripts.procs import SHIPPED_SANIC_ACCESS_LOG, SHIPPED_SANIC_WORKERS
 
-    expected = str(SHIPPED_SANIC_WORKERS)
-    run_stack = (ROOT / "scripts" / "run-stack.sh").read_text()
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    env_example = (ROOT / ".env.example").read_text()
-    assert re.search(r'workers="\$\{SANIC_WORKERS:-(\d+)\}"', run_stack).group(1) == expected
-    rasa_stage = dockerfile.split("AS rasa", 1)[1].split("\nFROM ", 1)[0]
-    assert re.search(r"ENV SANIC_WORKERS=(\d+)", rasa_stage).group(1) == expected
-    assert re.search(r"^SANIC_WORKERS=(\d+)$", env_example, re.M).group(1) == expected
-
-
-def test_the_sanic_access_log_is_set_alike_everywhere_it_is_shipped():
-    from scripts.procs import SHIPPED_SANIC_ACCESS_LOG
-
+    expected = {"SANIC_WORKERS": str(SHIPPED_SANIC_WORKERS), "SANIC_ACCESS_LOG": SHIPPED_SANIC_ACCESS_LOG}[variable]
     run_stack = (ROOT / "scripts" / "run-stack.sh").read_text()
     rasa_stage = (ROOT / "Dockerfile").read_text().split("AS rasa", 1)[1].split("\nFROM ", 1)[0]
     env_example = (ROOT / ".env.example").read_text()
-    assert re.search(r'SANIC_ACCESS_LOG="\$\{SANIC_ACCESS_LOG:-(\w+)\}"', run_stack).group(1) == SHIPPED_SANIC_ACCESS_LOG
-    assert re.search(r"ENV SANIC_ACCESS_LOG=(\w+)", rasa_stage).group(1) == SHIPPED_SANIC_ACCESS_LOG
-    assert re.search(r"^SANIC_ACCESS_LOG=(\w+)$", env_example, re.M).group(1) == SHIPPED_SANIC_ACCESS_LOG
+    assert re.search(run_stack_pattern, run_stack).group(1) == expected
+    assert re.search(rf"ENV {variable}=(\w+)", rasa_stage).group(1) == expected
+    assert re.search(rf"^{variable}=(\w+)$", env_example, re.M).group(1) == expected
