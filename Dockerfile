@@ -14,17 +14,19 @@ RUN useradd --create-home --uid 1001 app
 FROM python AS train
 COPY config.yml domain.yml ./
 COPY data ./data
+# The NLU pipeline's custom component reads text with the shared parsers of sdr/.
 COPY components ./components
-COPY actions ./actions
-COPY connectors ./connectors
+COPY sdr ./sdr
 COPY observability ./observability
 RUN rasa train --fixed-model-name current --out /app/models
 
 FROM python AS rasa
-# The NLU pipeline's custom component imports the shared text parsers from actions/.
+# Each image copies only the packages its process imports (layers: observability <- sdr <-
+# whatsapp <- connectors, actions, review, components; tests/unit/test_layers.py keeps it so).
 COPY components ./components
-COPY actions ./actions
 COPY connectors ./connectors
+COPY whatsapp ./whatsapp
+COPY sdr ./sdr
 COPY observability ./observability
 # The review UI (docker compose service `review`) runs from this image too.
 COPY review ./review
@@ -49,9 +51,10 @@ FROM python AS actions
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-por \
  && rm -rf /var/lib/apt/lists/*
-# The action server reads media through the channel's Redis keys and Evolution client.
+# The action server reads media through the WhatsApp package's Redis store and Evolution client.
 COPY actions ./actions
-COPY connectors ./connectors
+COPY whatsapp ./whatsapp
+COPY sdr ./sdr
 COPY observability ./observability
 ENV LOG_FORMAT=json
 USER app

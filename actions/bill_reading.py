@@ -17,9 +17,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.bill import DEFAULT_MAX_BYTES, BillError, BillReading, read_bill
 from actions.bill_text import BillFacts
-from actions.dialogue import QUALIFICATION_FORM
+from sdr.dialogue import QUALIFICATION_FORM
 from actions.media import MediaUnavailable, fetch_media, media_messages
-from actions.formatting import format_brl
+from sdr.formatting import format_brl
 from observability import metrics
 
 logger = logging.getLogger(__name__)

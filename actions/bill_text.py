@@ -30,7 +30,7 @@ from typing import Any, Optional, TypeVar
 
 import yaml
 
-from actions.parsing import GAZETTEER_PATH, fold, parse_location
+from sdr.parsing import GAZETTEER_PATH, fold, parse_location
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, ReminderC
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.dialogue import FALLBACK_INTENT
+from sdr.dialogue import FALLBACK_INTENT
 from actions.transcription import please_type_message
 
 STATUS_HUMAN = "atendimento_humano"

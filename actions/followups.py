@@ -16,10 +16,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.dialogue import QUALIFICATION_FORM, REQUESTED_SLOT
-from actions.formatting import format_brl
-from connectors.evolution_payload import mask_phone
-from connectors.followup_policy import (
+from sdr.dialogue import QUALIFICATION_FORM, REQUESTED_SLOT
+from sdr.formatting import format_brl
+from whatsapp.payload import mask_phone
+from sdr.followup_policy import (
     FINAL_ENTITY,
     STAGE_ENTITY,
     STAGE_SLOT,

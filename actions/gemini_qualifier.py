@@ -12,7 +12,7 @@ Gemini (google-generativeai, structured JSON output with a response schema) fill
 the rules missed; a value the lead confirmed is never overwritten. Its JSON is validated
 strictly (keys, types, enums, ranges, class matching the score); anything off, a timeout, an
 HTTP error, an open circuit breaker or no GEMINI_API_KEY means the rules of
-`actions.scoring` answer instead, and the conversation goes on. Without a key the SDK is not
+`sdr.scoring` answer instead, and the conversation goes on. Without a key the SDK is not
 even imported.
 
 SDK notes (google-generativeai 0.8.6):
@@ -44,10 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple
 
-from actions.settings_env import env_number
+from sdr.env import env_number
 from observability import metrics
-from actions.formatting import format_brl
-from actions.scoring import (
+from sdr.formatting import format_brl
+from sdr.scoring import (
     STATUS_DISQUALIFIED,
     STATUS_QUALIFIED,
     STATUS_SUBSCRIPTION,
@@ -355,7 +355,7 @@ def merge_fields(
 
 
 def routed_status(lead_class: str, fields: Mapping[str, Any], rules: ScoringRules) -> str:
-    """lead_status as `actions.scoring` routes it: subscription, disqualified or qualified."""
+    """lead_status as `sdr.scoring` routes it: subscription, disqualified or qualified."""
     if assess_lead(fields, rules).offer_subscription:
         return STATUS_SUBSCRIPTION
     return STATUS_DISQUALIFIED if lead_class == "UNQUALIFIED" else STATUS_QUALIFIED
@@ -451,7 +451,7 @@ def rules_summary(fields: Mapping[str, Any], score: float, lead_class: str, offe
 
 
 def rules_qualification(slots: Mapping[str, Any], rules: ScoringRules) -> Qualification:
-    """The deterministic answer: the slots as they are, scored by `actions.scoring`."""
+    """The deterministic answer: the slots as they are, scored by `sdr.scoring`."""
     fields = clean_slots(slots)
     assessment = assess_lead(fields, rules)
     return Qualification(

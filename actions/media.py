@@ -13,9 +13,9 @@ from typing import Any, Mapping, Optional
 
 from redis.exceptions import RedisError
 
-from connectors.evolution_client import EvolutionClient, EvolutionError, EvolutionUnavailable
-from connectors.evolution_settings import EvolutionSettings, load_settings
-from connectors.evolution_store import ChannelStore
+from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailable
+from whatsapp.settings import EvolutionSettings, load_settings
+from whatsapp.store import ChannelStore
 
 logger = logging.getLogger(__name__)
 

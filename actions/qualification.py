@@ -9,11 +9,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.dialogue import LEAD_FACT_SLOTS
-from actions.formatting import format_brl
+from sdr.dialogue import LEAD_FACT_SLOTS
+from sdr.formatting import format_brl
 from actions.gemini_qualifier import conversation_from_events, qualify
 from actions.sales_team import notify_sales
-from actions.scoring import STATUS_SUBSCRIPTION, LeadAssessment, assess_lead
+from sdr.scoring import STATUS_SUBSCRIPTION, LeadAssessment, assess_lead
 from observability import metrics
 
 logger = logging.getLogger(__name__)

@@ -5,9 +5,9 @@ import logging
 import os
 from typing import Optional
 
-from connectors.evolution_client import EvolutionClient, EvolutionError, EvolutionUnavailable
-from connectors.evolution_payload import mask_phone
-from connectors.evolution_settings import EvolutionSettings, load_settings
+from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailable
+from whatsapp.payload import mask_phone
+from whatsapp.settings import EvolutionSettings, load_settings
 
 logger = logging.getLogger(__name__)
 

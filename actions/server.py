@@ -23,8 +23,8 @@ from sanic.response import HTTPResponse
 
 from actions.media import MediaUnavailable, fetch_media
 from actions.transcription import TranscriptionSettings, transcribe
-from connectors.evolution_settings import load_settings
-from connectors.evolution_store import ChannelStore
+from whatsapp.settings import load_settings
+from whatsapp.store import ChannelStore
 from observability import metrics
 from observability.errors import init_error_reporting
 from observability.logs import REQUEST_ID_HEADER, configure_logging, request_id_from, set_request_id

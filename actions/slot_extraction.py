@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction, ValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.dialogue import (
+from sdr.dialogue import (
     ANSWER_LIKE_INTENTS,
     ANSWER_RESPONSES,
     QUALIFICATION_FORM,
@@ -18,7 +18,7 @@ from actions.dialogue import (
     slots_set_since_last_user_message,
     user_text,
 )
-from actions.lead_facts import extract_lead_facts
+from sdr.lead_facts import extract_lead_facts
 
 # Plausible monthly bills; outside this range the lead most likely mistyped.
 MIN_MONTHLY_BILL_BRL = 30.0

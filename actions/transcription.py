@@ -24,7 +24,7 @@ from typing import Literal, Optional
 
 import openai
 
-from actions.settings_env import env_number
+from sdr.env import env_number
 
 logger = logging.getLogger(__name__)
 

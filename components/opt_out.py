@@ -22,7 +22,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.parsing import is_opt_out
+from sdr.parsing import is_opt_out
 
 OPT_OUT_INTENT = "opt_out"
 

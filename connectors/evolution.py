@@ -30,10 +30,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic_cors.core import SANIC_CORS_EVALUATED
 
-from actions.dialogue import SHARE_BILL_INTENT, UNSUPPORTED_MEDIA_INTENT, VOICE_NOTE_UNREADABLE_INTENT
-from connectors.clock import Clock
-from connectors.evolution_client import EvolutionClient, EvolutionError, EvolutionUnavailable
-from connectors.evolution_payload import (
+from sdr.dialogue import SHARE_BILL_INTENT, UNSUPPORTED_MEDIA_INTENT, VOICE_NOTE_UNREADABLE_INTENT
+from sdr.clock import Clock
+from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailable
+from whatsapp.payload import (
     Envelope,
     Ignored,
     InboundMessage,
@@ -52,11 +52,11 @@ from connectors.evolution_health import (
     readiness,
     token_matches,
 )
-from connectors.evolution_settings import EvolutionSettings, load_settings
-from connectors.evolution_store import Admission, ChannelStore
+from whatsapp.settings import EvolutionSettings, load_settings
+from whatsapp.store import Admission, ChannelStore
 from connectors.followup_store import FollowUpStore
 from connectors.followups import ProactiveScheduler, ProactiveSettings
-from connectors.outbound import (
+from whatsapp.outbound import (
     build_quoted,
     match_button_reply,
     media_file_name,
@@ -65,7 +65,7 @@ from connectors.outbound import (
     split_text,
     typing_delay_ms,
 )
-from connectors.webhook_auth import AuthError, verify_webhook
+from whatsapp.webhook_auth import AuthError, verify_webhook
 from observability import metrics
 from observability.errors import init_error_reporting
 from observability.logs import (
@@ -133,7 +133,7 @@ def webhook_outcome(answer: HTTPResponse) -> str:
 
 def user_text_for(records: List[Dict[str, Any]], buttons: List[Dict[str, Any]]) -> str:
     """One user message for a burst. A reply to offered buttons becomes its payload;
-    what is not text becomes one of the channel's intents (actions/dialogue.py)."""
+    what is not text becomes one of the channel's intents (sdr/dialogue.py)."""
     if len(records) == 1 and records[0].get("payload"):
         return records[0]["payload"]
     if any(r.get("kind") in BILL_KINDS for r in records):
@@ -864,6 +864,6 @@ class EvolutionInput(InputChannel):
 if __name__ == "__main__":
     import sys
 
-    from connectors.evolution_cli import main
+    from whatsapp.cli import main
 
     sys.exit(main(sys.argv[1:]))

@@ -17,8 +17,8 @@ from typing import Any, Dict, List, Mapping, Optional
 import httpx
 from redis.exceptions import RedisError
 
-from connectors.evolution_client import EvolutionClient, EvolutionError, EvolutionUnavailable
-from connectors.evolution_store import ChannelStore
+from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailable
+from whatsapp.store import ChannelStore
 
 PROBE_TIMEOUT_SECONDS = 3.0
 

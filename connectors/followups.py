@@ -25,19 +25,19 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from rasa.core.channels.channel import OutputChannel
 from redis.exceptions import RedisError
 
-from actions.dialogue import FOLLOWUP_INTENT
-from connectors.clock import Clock
-from connectors.evolution_payload import mask_phone
-from connectors.evolution_settings import EvolutionSettings
-from connectors.evolution_store import ChannelStore
-from connectors.followup_policy import (
+from sdr.dialogue import FOLLOWUP_INTENT
+from sdr.clock import Clock
+from whatsapp.payload import mask_phone
+from whatsapp.settings import EvolutionSettings
+from whatsapp.store import ChannelStore
+from sdr.followup_policy import (
     FINAL_ENTITY,
     STAGE_ENTITY,
     blocked_reason,
     stage_sent_since_lead_wrote,
 )
 from connectors.followup_store import FollowUpStore, PlannedFollowUp
-from connectors.schedule_rules import BusinessHours, ScheduleConfigError, WeeklySlot, parse_delays
+from sdr.schedule_rules import BusinessHours, ScheduleConfigError, WeeklySlot, parse_delays
 from connectors.weekly_report import collect_weekly_figures, format_report
 from observability.metrics import FOLLOWUPS, WEEKLY_REPORTS_SENT
 

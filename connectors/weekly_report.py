@@ -12,8 +12,8 @@ from typing import Any, Dict, Iterable, List, Mapping
 
 from zoneinfo import ZoneInfo
 
-from connectors.followup_policy import is_lead_message
-from connectors.schedule_rules import local_date
+from sdr.followup_policy import is_lead_message
+from sdr.schedule_rules import local_date
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from redis import asyncio as aioredis
 from sanic import Request, Sanic, response
 from sanic.response import HTTPResponse
 
-from connectors.evolution_store import ChannelStore
+from whatsapp.store import ChannelStore
 from review import charts, leads
 from review.auth import SESSION_COOKIE, Session, Sessions, csrf_matches, same_origin, token_matches
 from review.exporting import allowed_intents, export_nlu, export_story

@@ -33,7 +33,7 @@ _intents_cache: Dict[Path, Tuple[int, List[str]]] = {}
 
 def allowed_intents(project_dir: Path) -> List[str]:
     """Intents an operator may choose, re-read only when domain.yml changes."""
-    from actions.dialogue import CHANNEL_INTENTS
+    from sdr.dialogue import CHANNEL_INTENTS
 
     stamp = (project_dir / "domain.yml").stat().st_mtime_ns
     cached = _intents_cache.get(project_dir)

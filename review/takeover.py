@@ -20,8 +20,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import httpx
 
-from connectors.evolution_client import EvolutionClient
-from connectors.evolution_store import ChannelStore
+from whatsapp.client import EvolutionClient
+from whatsapp.store import ChannelStore
 from review.settings import ReviewSettings
 from review.text import mask_phone
 from review.tracker_parse import current_slots, last_status_before_human

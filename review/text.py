@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from connectors.evolution_payload import mask_phone as _mask_phone
+from whatsapp.payload import mask_phone as _mask_phone
 
 
 def normalise(text: str) -> str:

@@ -2,7 +2,7 @@
 validator cannot judge: "utterance ... is not used in any story or rule" for
 responses the code sends (custom actions and form questions), and "intent ...
 not found in the NLU training data" for the intents the WhatsApp channel sends
-itself (actions/dialogue.py INTENTS_NOT_TYPED, with the follow-up trigger), which no
+itself (sdr/dialogue.py INTENTS_NOT_TYPED, with the follow-up trigger), which no
 lead types.
 
 Usage: python -m scripts.validate_data
@@ -17,7 +17,7 @@ from typing import Iterable, List, Set
 
 import yaml
 
-from actions.dialogue import INTENTS_NOT_TYPED
+from sdr.dialogue import INTENTS_NOT_TYPED
 
 ROOT = Path(__file__).resolve().parents[1]
 UNTRAINED_INTENT = re.compile(r"UserWarning: The intent '(\w+)' is listed in the domain file, but is not found")

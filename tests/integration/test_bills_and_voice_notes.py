@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from actions.formatting import format_brl
+from sdr.formatting import format_brl
 from tests import evolution_samples as samples
 from actions.bill_text import BillFacts
 from tests.bills import generate_bill, not_a_bill_image, random_spec

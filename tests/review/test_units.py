@@ -171,7 +171,7 @@ def test_settings_refuse_to_start_without_a_token_and_hide_secrets():
 
 
 def test_the_channel_honours_the_ui_hold_until_it_is_released(redis_server):
-    from connectors.evolution_store import ChannelStore
+    from whatsapp.store import ChannelStore
 
     async def scenario():
         store = ChannelStore.connect(host=redis_server.host, port=redis_server.port, db=0, password=None,

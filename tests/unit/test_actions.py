@@ -11,7 +11,7 @@ from actions.conversation import (
     ActionOptOut,
     consecutive_fallbacks,
 )
-from actions.formatting import format_brl
+from sdr.formatting import format_brl
 from actions.qualification import ActionQualifyLead
 from actions.slot_extraction import ValidateQualificationForm, ValidateSlotMappings
 from tests.unit.trackers import DOMAIN, make_tracker, user_event

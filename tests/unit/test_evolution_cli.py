@@ -10,7 +10,7 @@ from typing import Dict, Optional
 
 import pytest
 
-from connectors.evolution_cli import EVENTS, WEBHOOK_PATH
+from whatsapp.cli import EVENTS, WEBHOOK_PATH
 from tests.conftest import EVOLUTION_API_KEY, EVOLUTION_INSTANCE
 from tests.fake_evolution import FakeEvolution
 

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from connectors.evolution_client import (
+from whatsapp.client import (
     BreakerState,
     CircuitBreaker,
     EvolutionClient,
@@ -21,7 +21,7 @@ from connectors.evolution_client import (
     EvolutionUnavailable,
     mask_number,
 )
-from connectors.outbound import build_quoted
+from whatsapp.outbound import build_quoted
 from tests.fake_evolution import FakeEvolution
 
 NUMBER = "5511987654321"

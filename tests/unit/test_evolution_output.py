@@ -20,11 +20,11 @@ from connectors.evolution import (
     turn_metadata,
     user_text_for,
 )
-from connectors.evolution_client import EvolutionClient
-from connectors.evolution_payload import parse_upsert
-from connectors.evolution_settings import EvolutionSettings, load_settings
-from connectors.evolution_store import ChannelStore
-from connectors.outbound import build_quoted
+from whatsapp.client import EvolutionClient
+from whatsapp.payload import parse_upsert
+from whatsapp.settings import EvolutionSettings, load_settings
+from whatsapp.store import ChannelStore
+from whatsapp.outbound import build_quoted
 from tests import evolution_samples as samples
 from tests.conftest import EVOLUTION_API_KEY, EVOLUTION_INSTANCE
 from tests.fake_evolution import FakeEvolution

@@ -1,4 +1,4 @@
-"""Unit tests for connectors/evolution_payload.py, on bodies shaped as Evolution 2.3.6 sends them."""
+"""Unit tests for whatsapp/payload.py, on bodies shaped as Evolution 2.3.6 sends them."""
 from __future__ import annotations
 
 import copy
@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 
 import pytest
 
-from connectors.evolution_payload import (
+from whatsapp.payload import (
     MAX_ID_LENGTH,
     MAX_JSON_DEPTH,
     MAX_TEXT_CHARS,
@@ -928,7 +928,7 @@ def test_control_characters_are_exactly_unicodes_cc_category():
     import sys
     import unicodedata
 
-    from connectors.evolution_payload import _has_control_chars
+    from whatsapp.payload import _has_control_chars
 
     every_char = [chr(code) for code in range(sys.maxunicode + 1)]
     control = {char for char in every_char if unicodedata.category(char) == "Cc"}

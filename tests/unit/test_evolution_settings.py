@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from connectors.evolution_settings import ENVIRONMENT, EvolutionSettings, load_settings
+from whatsapp.settings import ENVIRONMENT, EvolutionSettings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANNEL_KEY = "connectors.evolution.EvolutionInput"

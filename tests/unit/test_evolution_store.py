@@ -11,7 +11,7 @@ from typing import Any, Awaitable, Callable, Dict
 
 import pytest
 
-from connectors.evolution_store import (
+from whatsapp.store import (
     BUTTONS_TTL_SECONDS,
     HOUR,
     JID_TTL_SECONDS,

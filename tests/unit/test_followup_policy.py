@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.followup_policy import blocked_reason, is_lead_message, stage_sent_since_lead_wrote
+from sdr.followup_policy import blocked_reason, is_lead_message, stage_sent_since_lead_wrote
 
 
 def lead(text: str = "oi", intent: str = "greet") -> dict:

@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable
 import pytest
 from redis import asyncio as aioredis
 
-from connectors.evolution_store import ChannelStore
+from whatsapp.store import ChannelStore
 from connectors.followup_store import FollowUpStore
 
 LEAD = "5511987654321"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from actions import gemini_qualifier as gq
-from actions.dialogue import LEAD_FACT_SLOTS
+from sdr.dialogue import LEAD_FACT_SLOTS
 from actions.gemini_qualifier import (
     CircuitBreaker,
     GeminiSettings,
@@ -18,7 +18,7 @@ from actions.gemini_qualifier import (
     Qualification,
     qualify,
 )
-from actions.scoring import assess_lead, load_rules
+from sdr.scoring import assess_lead, load_rules
 from tests.fake_gemini import FakeGemini
 
 CONVERSATION = [

@@ -1,11 +1,11 @@
-"""Unit tests for connectors/outbound.py: pure helpers, positive and negative cases."""
+"""Unit tests for whatsapp/outbound.py: pure helpers, positive and negative cases."""
 from __future__ import annotations
 
 from typing import Optional
 
 import pytest
 
-from connectors.outbound import (
+from whatsapp.outbound import (
     DEFAULT_MAX_CHARS,
     build_quoted,
     fold,

@@ -1,4 +1,4 @@
-"""Unit tests for actions/parsing.py: every reader, with positive and negative cases."""
+"""Unit tests for sdr/parsing.py: every reader, with positive and negative cases."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +7,8 @@ from typing import Optional
 import pytest
 import yaml
 
-from actions import parsing
-from actions.parsing import (
+from sdr import parsing
+from sdr.parsing import (
     BillFigure,
     Location,
     fold,

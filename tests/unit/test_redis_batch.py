@@ -9,7 +9,7 @@ import pytest
 import redis
 from redis import asyncio as aioredis
 
-from connectors.redis_batch import BatchedScript
+from whatsapp.redis_batch import BatchedScript
 from scripts.procs import free_port
 
 # Appends ARGV[1] to the list KEYS[1] and returns the list's length: the

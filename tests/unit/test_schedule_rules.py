@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.evolution_settings import load_settings
+from whatsapp.settings import load_settings
 from connectors.followups import ProactiveSettings
-from connectors.schedule_rules import (
+from sdr.schedule_rules import (
     BusinessHours,
     ScheduleConfigError,
     WeeklySlot,

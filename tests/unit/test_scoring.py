@@ -1,6 +1,6 @@
 import pytest
 
-from actions.scoring import assess_lead, effective_bill, load_rules, scoring_slots
+from sdr.scoring import assess_lead, effective_bill, load_rules, scoring_slots
 
 OWNER_NOW = {"is_owner": True, "is_decision_maker": True, "timeline": "imediato", "property_type": "residencial"}
 

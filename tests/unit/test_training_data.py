@@ -10,7 +10,7 @@ from typing import Dict, List
 import pytest
 import yaml
 
-from actions.dialogue import ANSWER_RESPONSES, INTENTS_NOT_TYPED, LEAD_FACT_SLOTS
+from sdr.dialogue import ANSWER_RESPONSES, INTENTS_NOT_TYPED, LEAD_FACT_SLOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 MIN_TEST_EXAMPLES_PER_INTENT = 10

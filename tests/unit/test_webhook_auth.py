@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional
 import jwt
 import pytest
 
-from connectors.webhook_auth import (
+from whatsapp.webhook_auth import (
     JWT_LEEWAY_SECONDS,
     SIGNATURE_HEADER,
     AuthError,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
-from actions import parsing
+from sdr import parsing
 
 LEAD_STATUS_NEW = "novo"
 LEAD_STATUS_QUALIFYING = "qualificando"

@@ -12,8 +12,8 @@ import json
 import sys
 from typing import Any, Dict, List, Optional
 
-from connectors.evolution_client import EvolutionClient, EvolutionError, EvolutionUnavailable
-from connectors.evolution_settings import EvolutionSettings, load_settings
+from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailable
+from whatsapp.settings import EvolutionSettings, load_settings
 
 WEBHOOK_PATH = "/webhooks/evolution/webhook"
 EVENTS = ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "MESSAGES_EDITED", "CONNECTION_UPDATE"]

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from redis import asyncio as aioredis
 
-from connectors.redis_batch import BatchedScript
+from whatsapp.redis_batch import BatchedScript
 
 # One script per webhook (webhooks arriving together share a round trip):
 # dedupe, rate windows and the inbox, atomically.
