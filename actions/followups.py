@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from sdr.dialogue import QUALIFICATION_FORM, REQUESTED_SLOT
 from sdr.formatting import format_brl
-from whatsapp.payload import mask_phone
+from observability.privacy import mask_phone
 from sdr.followup_policy import (
     FINAL_ENTITY,
     STAGE_ENTITY,

@@ -6,7 +6,7 @@ import os
 from typing import Optional
 
 from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailable
-from whatsapp.payload import mask_phone
+from observability.privacy import mask_phone
 from whatsapp.settings import EvolutionSettings, load_settings
 
 logger = logging.getLogger(__name__)

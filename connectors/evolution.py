@@ -40,7 +40,6 @@ from whatsapp.payload import (
     OwnMessage,
     PayloadError,
     inline_base64,
-    mask_phone,
     parse_connection_update,
     parse_receipt,
     parse_webhook_body,
@@ -67,6 +66,7 @@ from whatsapp.outbound import (
 )
 from whatsapp.webhook_auth import AuthError, verify_webhook
 from observability import metrics
+from observability.privacy import mask_phone
 from observability.errors import init_error_reporting
 from observability.logs import (
     REQUEST_ID_HEADER,

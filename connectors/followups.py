@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from sdr.dialogue import FOLLOWUP_INTENT
 from sdr.clock import Clock
-from whatsapp.payload import mask_phone
+from observability.privacy import mask_phone
 from whatsapp.settings import EvolutionSettings
 from whatsapp.store import ChannelStore
 from sdr.followup_policy import (

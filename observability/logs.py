@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Optional
 
-from whatsapp.payload import mask_phone
+from observability.privacy import mask_phone
 
 FORMAT_ENV = "LOG_FORMAT"
 LEVEL_ENV = "LOG_LEVEL"

@@ -31,7 +31,8 @@ from review.nlu_inbox import NluItem, Verdict, candidates, known_ids
 from review.settings import ReviewSettings
 from review.state import ReviewState
 from review.takeover import Takeover, TakeoverError
-from review.text import mask_phone, normalise
+from observability.privacy import mask_phone
+from review.text import normalise
 from review.tracker_parse import LEAD_FIELDS, attach_sent_ids, slot_changes, transcript
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from review.filters import LOCAL_TZ
-from review.text import mask_phone
+from observability.privacy import mask_phone
 from review.tracker_parse import ConversationSummary
 
 # (key, label) of the leads table, in order; every one is sortable.

@@ -23,7 +23,7 @@ import httpx
 from whatsapp.client import EvolutionClient
 from whatsapp.store import ChannelStore
 from review.settings import ReviewSettings
-from review.text import mask_phone
+from observability.privacy import mask_phone
 from review.tracker_parse import current_slots, last_status_before_human
 
 logger = logging.getLogger(__name__)

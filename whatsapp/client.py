@@ -26,6 +26,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from observability import metrics
+from observability.privacy import mask_phone, mask_phones_in
 from observability.logs import REQUEST_ID_HEADER, get_request_id
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "EvolutionClient",
     "EvolutionError",
     "EvolutionUnavailable",
-    "mask_number",
 ]
 
 logger = logging.getLogger(__name__)
@@ -65,12 +65,7 @@ HTTP_SERVER_ERROR = 500
 # still have gone out.
 HTTP_GATEWAY_TIMEOUT = 504
 
-MASK_KEEP_HEAD = 4
-MASK_KEEP_TAIL = 2
-MASK_CHAR = "*"
 # Digit runs this long in error messages are phone numbers or JIDs (e.g. the exists:false answer).
-_PHONE_LIKE_DIGITS = re.compile(r"\d{7,}")
-
 MEDIATYPES = frozenset({"image", "video", "audio", "document"})
 PRESENCES = frozenset({"composing", "recording", "paused", "available", "unavailable"})
 _HTTP_URL = re.compile(r"^https?://", re.IGNORECASE)
@@ -229,22 +224,6 @@ class CircuitBreaker:
 # --------------------------------------------------------------------------- helpers
 
 
-def mask_number(number: str) -> str:
-    """``"5511987654321@s.whatsapp.net"`` → ``"5511*******21@s.whatsapp.net"``, for logs."""
-    local, at, domain = str(number).partition("@")
-    digits = re.sub(r"\D", "", local) or local
-    if len(digits) <= MASK_KEEP_HEAD + MASK_KEEP_TAIL:
-        masked = MASK_CHAR * len(digits)
-    else:
-        hidden = len(digits) - MASK_KEEP_HEAD - MASK_KEEP_TAIL
-        masked = digits[:MASK_KEEP_HEAD] + MASK_CHAR * hidden + digits[-MASK_KEEP_TAIL:]
-    return f"{masked}{at}{domain}"
-
-
-def _mask_digits_in(text: str) -> str:
-    return _PHONE_LIKE_DIGITS.sub(lambda match: mask_number(match.group(0)), text)
-
-
 def _error_message(body: Any, fallback: str) -> str:
     """The message of Evolution's ``{"status", "error", "response": {"message"}}`` body (§4.1)."""
     message: Any = body
@@ -259,7 +238,7 @@ def _error_message(body: Any, fallback: str) -> str:
     text = "; ".join(
         item if isinstance(item, str) else json.dumps(item, ensure_ascii=False) for item in items
     )
-    return _mask_digits_in(text)
+    return mask_phones_in(text)
 
 
 def _split_data_uri(media: str, mimetype: Optional[str]) -> tuple[str, Optional[str]]:
@@ -405,7 +384,7 @@ class EvolutionClient:
         _check_delay(delay_ms)
         body: dict[str, Any] = {"number": number, "text": text}
         _put_if_set(body, delay=delay_ms, quoted=_plain(quoted), linkPreview=link_preview)
-        logger.debug("sendText to %s (%d chars)", mask_number(number), len(text))
+        logger.debug("sendText to %s (%d chars)", mask_phone(number), len(text))
         return await self._request(
             "POST", "/message/sendText/{instance}", body, idempotent=False, blocking_delay_ms=delay_ms
         )
@@ -442,7 +421,7 @@ class EvolutionClient:
             delay=delay_ms,
             quoted=_plain(quoted),
         )
-        logger.debug("sendMedia %s to %s", mediatype, mask_number(number))
+        logger.debug("sendMedia %s to %s", mediatype, mask_phone(number))
         return await self._request(
             "POST", "/message/sendMedia/{instance}", body, idempotent=False, blocking_delay_ms=delay_ms
         )
@@ -460,7 +439,7 @@ class EvolutionClient:
         audio, _ = _split_data_uri(audio, None)
         body: dict[str, Any] = {"number": number, "audio": audio}
         _put_if_set(body, delay=delay_ms, encoding=encoding)
-        logger.debug("sendWhatsAppAudio to %s", mask_number(number))
+        logger.debug("sendWhatsAppAudio to %s", mask_phone(number))
         return await self._request(
             "POST",
             "/message/sendWhatsAppAudio/{instance}",
@@ -494,7 +473,7 @@ class EvolutionClient:
             raise ValueError(f"presence must be one of {sorted(PRESENCES)}, got {presence!r}")
         _check_delay(delay_ms)
         body = {"number": number, "presence": presence, "delay": delay_ms}
-        logger.debug("sendPresence %s to %s for %d ms", presence, mask_number(number), delay_ms)
+        logger.debug("sendPresence %s to %s for %d ms", presence, mask_phone(number), delay_ms)
         return await self._request(
             "POST", "/chat/sendPresence/{instance}", body, idempotent=True, blocking_delay_ms=delay_ms
         )
@@ -508,7 +487,7 @@ class EvolutionClient:
         """
         if remote_jid.endswith(LID_SUFFIX):
             logger.debug(
-                "markMessageAsRead with an @lid JID is ignored by Evolution (%s)", mask_number(remote_jid)
+                "markMessageAsRead with an @lid JID is ignored by Evolution (%s)", mask_phone(remote_jid)
             )
         body = {"readMessages": [{"remoteJid": remote_jid, "fromMe": from_me, "id": message_id}]}
         return await self._request("POST", "/chat/markMessageAsRead/{instance}", body, idempotent=True)

@@ -42,7 +42,6 @@ __all__ = [
     "parse_receipt",
     "ConnectionUpdate",
     "parse_connection_update",
-    "mask_phone",
 ]
 
 MAX_JSON_DEPTH = 64
@@ -1096,33 +1095,3 @@ def parse_connection_update(data: Mapping[str, Any]) -> Optional[ConnectionUpdat
     if not (isinstance(reason, int) and not isinstance(reason, bool) and 0 <= reason <= 9999):
         reason = None
     return ConnectionUpdate(state=state, status_reason=reason)
-
-
-# --- logging ------------------------------------------------------------------------
-
-_MASKABLE_SERVER = re.compile(r"[a-z][a-z0-9.]{0,31}", re.ASCII)
-
-
-_MAX_MASK_CHARS = 32
-
-
-def _mask_digits(user: str) -> str:
-    if 8 <= len(user) <= _MAX_MASK_CHARS and user.isascii() and user.isdigit():
-        return user[:4] + "*" * (len(user) - 6) + user[-2:]
-    return "*" * min(len(user), _MAX_MASK_CHARS)
-
-
-def mask_phone(value: str) -> str:
-    """A phone number or JID made safe for logs: "5511*******21@s.whatsapp.net".
-
-    Country code and area stay readable for support; short or non-numeric
-    values, and anything that does not look like a JID, are masked entirely.
-    """
-    if not isinstance(value, str):
-        return "***"
-    user, separator, server = value.partition("@")
-    if not separator:
-        return _mask_digits(value)
-    if not _MASKABLE_SERVER.fullmatch(server):
-        return "*" * min(len(value), _MAX_MASK_CHARS)
-    return _mask_digits(user.split(":", 1)[0]) + "@" + server

@@ -19,7 +19,6 @@ from whatsapp.client import (
     EvolutionClient,
     EvolutionError,
     EvolutionUnavailable,
-    mask_number,
 )
 from whatsapp.outbound import build_quoted
 from tests.fake_evolution import FakeEvolution
@@ -805,22 +804,6 @@ async def test_logs_never_show_api_key_or_full_number(
     assert "test-key" not in caplog.text
     assert NUMBER not in caplog.text
     assert "test-key" not in repr(client)
-
-
-@pytest.mark.parametrize(
-    "number, expected",
-    [
-        ("5511987654321", "5511*******21"),
-        ("5511987654321@s.whatsapp.net", "5511*******21@s.whatsapp.net"),
-        ("+55 (11) 98765-4321", "5511*******21"),
-        ("214748364712345@lid", "2147*********45@lid"),
-        ("1234567", "1234*67"),
-        ("123456", "******"),
-        ("", ""),
-    ],
-)
-def test_mask_number(number: str, expected: str) -> None:
-    assert mask_number(number) == expected
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,6 @@ from whatsapp.payload import (
     ReceiptUpdate,
     decode_json,
     inline_base64,
-    mask_phone,
     normalize_event_name,
     parse_connection_update,
     parse_receipt,
@@ -868,32 +867,6 @@ def test_connection_updates(state, reason, expected):
                                   {"state": "x" * 100}, None, []])
 def test_unusable_connection_updates(data):
     assert parse_connection_update(data) is None  # type: ignore[arg-type]
-
-
-# --- mask_phone ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "value, expected",
-    [
-        ("5511987654321", "5511*******21"),
-        ("5511987654321@s.whatsapp.net", "5511*******21@s.whatsapp.net"),
-        ("5511987654321:12@s.whatsapp.net", "5511*******21@s.whatsapp.net"),
-        ("214748364712345@lid", "2147*********45@lid"),
-        ("12345", "*****"),
-        ("Maria", "*****"),
-        ("status@broadcast", "******@broadcast"),
-        ("", ""),
-        ("5511987654321@evil\nlevel=ERROR", "*" * 30),
-        ("9" * 200, "*" * 32),
-    ],
-)
-def test_mask_phone(value, expected):
-    assert mask_phone(value) == expected
-
-
-def test_mask_phone_never_returns_the_number():
-    assert CONTACT_PHONE not in mask_phone(CONTACT_JID)
 
 
 # --- the hostile corpus --------------------------------------------------------------------------------
