@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Optional, Sequence, Tuple
 
+from sdr.breaker import CircuitBreaker
 from sdr.env import env_number
 from observability import metrics
 from sdr.formatting import format_brl
@@ -563,63 +564,6 @@ def build_prompts(
 
 # --------------------------------------------------------------------------- circuit breaker
 
-BreakerState = Literal["closed", "open", "half_open"]
-
-
-class CircuitBreaker:
-    """closed → (failure_threshold failures in a row) → open → (reset_after_s) → half_open,
-    where one trial call is let through: success closes, failure opens again."""
-
-    def __init__(
-        self, failure_threshold: int, reset_after_s: float, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        if failure_threshold < 1 or reset_after_s < 0:
-            raise ValueError("failure_threshold must be >= 1 and reset_after_s >= 0")
-        self.failure_threshold = failure_threshold
-        self.reset_after_s = reset_after_s
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._failures = 0
-        self._opened_at: Optional[float] = None
-        self._trial_running = False
-
-    @property
-    def state(self) -> BreakerState:
-        with self._lock:
-            return self._state()
-
-    def _state(self) -> BreakerState:
-        if self._opened_at is None:
-            return "closed"
-        if self._trial_running or self._clock() - self._opened_at >= self.reset_after_s:
-            return "half_open"
-        return "open"
-
-    def allow(self) -> bool:
-        """May a call go out now? In half_open only one at a time (the trial)."""
-        with self._lock:
-            state = self._state()
-            if state == "closed":
-                return True
-            if state == "half_open" and not self._trial_running:
-                self._trial_running = True
-                return True
-            return False
-
-    def record_success(self) -> None:
-        with self._lock:
-            self._failures = 0
-            self._opened_at = None
-            self._trial_running = False
-
-    def record_failure(self) -> None:
-        with self._lock:
-            self._failures += 1
-            if self._trial_running or self._failures >= self.failure_threshold:
-                self._opened_at = self._clock()
-            self._trial_running = False
-
-
 _breakers: Dict[Tuple[Any, ...], CircuitBreaker] = {}
 _breakers_lock = threading.Lock()
 
@@ -630,7 +574,7 @@ def breaker_for(settings: GeminiSettings) -> CircuitBreaker:
     with _breakers_lock:
         breaker = _breakers.get(key)
         if breaker is None:
-            breaker = _breakers[key] = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s)
+            breaker = _breakers[key] = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s, name="Gemini")
         return breaker
 
 

@@ -13,7 +13,6 @@ Errors:
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import logging
 import random
@@ -27,11 +26,10 @@ import httpx
 
 from observability import metrics
 from observability.privacy import mask_phone, mask_phones_in
+from sdr.breaker import BreakerState, CircuitBreaker
 from observability.logs import REQUEST_ID_HEADER, get_request_id
 
 __all__ = [
-    "BreakerState",
-    "CircuitBreaker",
     "EvolutionAPIError",
     "EvolutionClient",
     "EvolutionError",
@@ -136,91 +134,6 @@ class EvolutionUnavailable(EvolutionAPIError):
 # --------------------------------------------------------------------------- circuit breaker
 
 
-class BreakerState(str, enum.Enum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-class CircuitBreaker:
-    """Consecutive-failure circuit breaker for one upstream.
-
-    Every failed attempt (connection error, timeout, 5xx) counts; any answer below 500 resets
-    the count. After ``failure_threshold`` consecutive failures the breaker opens and rejects
-    calls; after ``reset_after_s`` it lets exactly one trial attempt through (half-open), whose
-    outcome closes or re-opens it.
-    """
-
-    def __init__(
-        self,
-        failure_threshold: int,
-        reset_after_s: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if failure_threshold < 1:
-            raise ValueError(f"failure_threshold must be at least 1, got {failure_threshold}")
-        if reset_after_s < 0:
-            raise ValueError(f"reset_after_s must not be negative, got {reset_after_s}")
-        self._threshold = failure_threshold
-        self._reset_after_s = reset_after_s
-        self._clock = clock
-        self._failures = 0
-        self._opened_at: Optional[float] = None
-        self._trial_in_flight = False
-
-    @property
-    def state(self) -> BreakerState:
-        if self._opened_at is None:
-            return BreakerState.CLOSED
-        if self._clock() - self._opened_at >= self._reset_after_s:
-            return BreakerState.HALF_OPEN
-        return BreakerState.OPEN
-
-    @property
-    def retry_after_s(self) -> float:
-        """Seconds until a trial call will be let through (0 when calls pass now)."""
-        if self._opened_at is None:
-            return 0.0
-        return max(0.0, self._opened_at + self._reset_after_s - self._clock())
-
-    def allow(self) -> bool:
-        """Whether an attempt may go out now; in half-open state only the first caller may."""
-        state = self.state
-        if state is BreakerState.CLOSED:
-            return True
-        if state is BreakerState.HALF_OPEN and not self._trial_in_flight:
-            self._trial_in_flight = True
-            return True
-        return False
-
-    def record_success(self) -> None:
-        if self._opened_at is not None:
-            logger.info("Evolution circuit breaker closed")
-        self._failures = 0
-        self._opened_at = None
-        self._trial_in_flight = False
-
-    def record_failure(self) -> None:
-        if self._trial_in_flight or self._opened_at is not None:
-            # A failed trial, or a straggler that started before the breaker opened.
-            self._trial_in_flight = False
-            self._opened_at = self._clock()
-            return
-        self._failures += 1
-        if self._failures >= self._threshold:
-            self._opened_at = self._clock()
-            logger.warning(
-                "Evolution circuit breaker opened after %d consecutive failures; next trial in %.1fs",
-                self._failures,
-                self._reset_after_s,
-            )
-
-    def release(self) -> None:
-        """Forget an attempt that ended without an outcome (e.g. cancelled)."""
-        self._trial_in_flight = False
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -310,7 +223,7 @@ class EvolutionClient:
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
         self._transport = transport
-        self._breaker = CircuitBreaker(breaker_failures, breaker_reset_s)
+        self._breaker = CircuitBreaker(breaker_failures, breaker_reset_s, name="Evolution")
         self._random = random.Random()
         self._client: Optional[httpx.AsyncClient] = None
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)

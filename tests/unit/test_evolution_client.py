@@ -13,9 +13,8 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
+from sdr.breaker import BreakerState, CircuitBreaker
 from whatsapp.client import (
-    BreakerState,
-    CircuitBreaker,
     EvolutionClient,
     EvolutionError,
     EvolutionUnavailable,

@@ -12,12 +12,12 @@ import pytest
 from actions import gemini_qualifier as gq
 from sdr.dialogue import LEAD_FACT_SLOTS
 from actions.gemini_qualifier import (
-    CircuitBreaker,
     GeminiSettings,
     InvalidOutput,
     Qualification,
     qualify,
 )
+from sdr.breaker import CircuitBreaker
 from sdr.scoring import assess_lead, load_rules
 from tests.fake_gemini import FakeGemini
 
