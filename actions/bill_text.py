@@ -30,7 +30,8 @@ from typing import Any, Optional, TypeVar
 
 import yaml
 
-from sdr.parsing import GAZETTEER_PATH, fold, parse_location
+from sdr.parsing import GAZETTEER_PATH, parse_location
+from sdr.text import fold, fold_same_length
 
 T = TypeVar("T")
 
@@ -313,16 +314,6 @@ OTHER_SIGNALS: Sequence[re.Pattern[str]] = (
 class _Line:
     raw: str  # NFC text as read
     key: str  # folded, same length as `raw`: positions in one are positions in the other
-
-
-def fold_same_length(text: str) -> str:
-    """Lowercase, accent-free copy with exactly one character per input character."""
-    out = []
-    for char in text:
-        base = unicodedata.normalize("NFKD", char.casefold())
-        kept = [c for c in base if not unicodedata.combining(c)]
-        out.append(kept[0] if kept else " ")
-    return "".join(out)
 
 
 def _lines(text: str) -> list[_Line]:

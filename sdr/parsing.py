@@ -38,6 +38,8 @@ from typing import Optional
 
 import yaml
 
+from sdr.text import fold
+
 GAZETTEER_PATH = Path(__file__).parent / "data" / "br_cities.yml"
 
 
@@ -397,13 +399,6 @@ STRICT_SEPARATOR_RE = re.compile(r"\s*[,/\-–—(|]+\s*")
 # --------------------------------------------------------------------------
 # Text helpers
 # --------------------------------------------------------------------------
-
-
-def fold(text: str) -> str:
-    """Lowercase, accent-free, single-spaced copy of `text` for matching."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.split())
 
 
 def _words(text: str) -> list[str]:

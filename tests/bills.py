@@ -847,7 +847,7 @@ def not_a_bill_image(seed: int = 0) -> bytes:
 
 def compare(expected: BillFacts, got: BillFacts) -> dict[str, bool]:
     """Field by field: numbers within a cent, text ignoring case and accents."""
-    from sdr.parsing import fold
+    from sdr.text import fold
 
     out = {}
     for name in expected.__dataclass_fields__:

@@ -10,10 +10,11 @@ import unicodedata
 from typing import Any, Mapping, Optional, Sequence
 from urllib.parse import unquote, urlsplit
 
+from sdr.text import fold_words
+
 __all__ = [
     "DEFAULT_MAX_CHARS",
     "build_quoted",
-    "fold",
     "match_button_reply",
     "media_file_name",
     "mediatype_for",
@@ -50,7 +51,6 @@ _ZERO_WIDTH_JOINER = "\u200d"
 _NUMBERED_REPLY = re.compile(r"^(?:(?:opcao|op|numero|num|no|n)\s*){0,3}(\d{1,3})$")
 # "2. Não" / "2 - nao": a user who echoes the whole option line.
 _NUMBERED_TITLE_REPLY = re.compile(r"^(\d{1,3})\s+(.+)$")
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 # Explicit table: ``mimetypes`` depends on the host's /etc/mime.types and differs between images.
 _EXTENSION_BY_MIMETYPE: dict[str, str] = {
@@ -212,28 +212,21 @@ def match_button_reply(reply: str, buttons: Sequence[Mapping[str, Any]]) -> Opti
     """
     if not buttons:
         return None
-    folded = fold(reply)
+    folded = fold_words(reply)
     if not folded:
         return None
     number_match = _NUMBERED_REPLY.match(folded)
     if number_match and 1 <= int(number_match.group(1)) <= len(buttons):
         return _payload_of(buttons[int(number_match.group(1)) - 1])
     for button in buttons:
-        if fold(_button_title(button)) == folded:
+        if fold_words(_button_title(button)) == folded:
             return _payload_of(button)
     echo_match = _NUMBERED_TITLE_REPLY.match(folded)
     if echo_match:
         number, title = int(echo_match.group(1)), echo_match.group(2)
-        if 1 <= number <= len(buttons) and fold(_button_title(buttons[number - 1])) == title:
+        if 1 <= number <= len(buttons) and fold_words(_button_title(buttons[number - 1])) == title:
             return _payload_of(buttons[number - 1])
     return None
-
-
-def fold(text: str) -> str:
-    """Lower-case, accent-free, punctuation-free form of ``text`` for lenient comparisons."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    without_marks = "".join(char for char in decomposed if not unicodedata.category(char).startswith("M"))
-    return _NON_ALNUM.sub(" ", without_marks.casefold()).strip()
 
 
 def _button_title(button: Mapping[str, Any]) -> str:

@@ -8,7 +8,6 @@ import pytest
 from whatsapp.outbound import (
     DEFAULT_MAX_CHARS,
     build_quoted,
-    fold,
     match_button_reply,
     media_file_name,
     mediatype_for,
@@ -249,20 +248,6 @@ def test_match_button_reply_round_trips_render() -> None:
         number = line.split(".", 1)[0]
         assert match_button_reply(number, THREE) == button["payload"]
         assert match_button_reply(line, THREE) == button["payload"]
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("Não", "nao"),
-        ("  AÇÃO  já!", "acao ja"),
-        ("Área-Rural", "area rural"),
-        ("", ""),
-        ("!!!", ""),
-    ],
-)
-def test_fold(text: str, expected: str) -> None:
-    assert fold(text) == expected
 
 
 # --------------------------------------------------------------------------- build_quoted

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from sdr.dialogue import ANSWER_RESPONSES, INTENTS_NOT_TYPED, LEAD_FACT_SLOTS
+from sdr.text import fold_words as normalise
 
 ROOT = Path(__file__).resolve().parents[2]
 MIN_TEST_EXAMPLES_PER_INTENT = 10
@@ -28,12 +29,6 @@ def nlu_examples(paths: List[Path]) -> Dict[str, List[str]]:
                 lines = [line[2:].strip() for line in block["examples"].splitlines() if line.startswith("- ")]
                 examples.setdefault(block["intent"], []).extend(lines)
     return examples
-
-
-def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
 DOMAIN = load(ROOT / "domain.yml")
