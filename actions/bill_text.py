@@ -31,6 +31,7 @@ from typing import Any, Optional, TypeVar
 import yaml
 
 from sdr.parsing import GAZETTEER_PATH, parse_location
+from sdr import vocabulary
 from sdr.text import fold, fold_same_length
 
 T = TypeVar("T")
@@ -65,8 +66,9 @@ FIELDS: tuple[str, ...] = tuple(BillFacts.__dataclass_fields__)
 # Limits and vocabulary
 # --------------------------------------------------------------------------
 
-MAX_TOTAL_BRL = 1_000_000.0  # larger "totals" are account or barcode numbers
-MAX_KWH = 1_000_000.0
+# Larger "totals" and consumptions are account or barcode numbers.
+MAX_TOTAL_BRL = vocabulary.MAX_MONTHLY_BILL_BRL
+MAX_KWH = vocabulary.MAX_MONTHLY_KWH
 MIN_KWH = 1.0
 LOOKAHEAD_LINES = 3  # a value printed under its label, past blank lines
 COLUMN_SLACK_CHARS = 4  # a value under a label may start or end this far outside it
@@ -84,10 +86,7 @@ BILL_MIN_SIGNALS = 3  # distinct bill cues needed by looks_like_a_bill
 OLDEST_YEAR, NEWEST_YEAR = 2000, 2099
 TWO_DIGIT_YEAR_BASE = 2000
 
-UFS: frozenset[str] = frozenset({
-    "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB",
-    "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO",
-})
+UFS: frozenset[str] = frozenset(vocabulary.UFS)
 
 MONTHS: Mapping[str, int] = {
     "janeiro": 1, "fevereiro": 2, "marco": 3, "abril": 4, "maio": 5, "junho": 6, "julho": 7,

@@ -9,10 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from sdr.dialogue import FALLBACK_INTENT
+from sdr.vocabulary import LeadStatus
 from actions.transcription import please_type_message
 
-STATUS_HUMAN = "atendimento_humano"
-STATUS_OPTED_OUT = "descadastrado"
 # Consecutive messages the assistant did not understand before a person takes over.
 FALLBACKS_BEFORE_HANDOFF = 2
 
@@ -33,7 +32,7 @@ def consecutive_fallbacks(events: List[Mapping[str, Any]]) -> int:
 def handoff_events() -> List[Dict[Text, Any]]:
     # ConversationPaused makes Rasa log the lead's messages without answering
     # them until a person gives the conversation back.
-    return [SlotSet("lead_status", STATUS_HUMAN), ActiveLoop(None), ConversationPaused()]
+    return [SlotSet("lead_status", LeadStatus.HUMAN.value), ActiveLoop(None), ConversationPaused()]
 
 
 class ActionHandoff(Action):
@@ -74,7 +73,7 @@ class ActionOptOut(Action):
             dispatcher.utter_message(response="utter_opt_out_confirmed")
         return [
             SlotSet("opted_out", True),
-            SlotSet("lead_status", STATUS_OPTED_OUT),
+            SlotSet("lead_status", LeadStatus.OPTED_OUT.value),
             ActiveLoop(None),
             ReminderCancelled(),
         ]

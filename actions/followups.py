@@ -19,6 +19,7 @@ from rasa_sdk.types import DomainDict
 from sdr.dialogue import QUALIFICATION_FORM, REQUESTED_SLOT
 from sdr.formatting import format_brl
 from observability.privacy import mask_phone
+from sdr.vocabulary import LeadClass
 from sdr.followup_policy import (
     FINAL_ENTITY,
     STAGE_ENTITY,
@@ -29,7 +30,6 @@ from sdr.followup_policy import (
 
 logger = logging.getLogger(__name__)
 
-COLD = "COLD"
 HOW_TO_STOP = "Se preferir não receber mais mensagens, é só responder PARAR."
 
 
@@ -88,6 +88,6 @@ class ActionFollowUp(Action):
             dispatcher.utter_message(response=f"utter_ask_{pending}")
         events: List[EventType] = [SlotSet(STAGE_SLOT, stage)]
         if final:
-            events.append(SlotSet("lead_class", COLD))
+            events.append(SlotSet("lead_class", LeadClass.COLD.value))
         logger.info("followup.action_sent conversation=%s stage=%d final=%s", conversation, stage, final)
         return events

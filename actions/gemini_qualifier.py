@@ -46,12 +46,19 @@ from typing import Any, Callable, Dict, Iterable, List, Literal, Mapping, Option
 
 from sdr.breaker import CircuitBreaker
 from sdr.env import env_number
+from sdr.vocabulary import (
+    MAX_MONTHLY_BILL_BRL,
+    MAX_MONTHLY_KWH,
+    UFS,
+    LeadClass,
+    LeadStatus,
+    PropertyType,
+    RoofType,
+    Timeline,
+)
 from observability import metrics
 from sdr.formatting import format_brl
 from sdr.scoring import (
-    STATUS_DISQUALIFIED,
-    STATUS_QUALIFIED,
-    STATUS_SUBSCRIPTION,
     ScoringRules,
     assess_lead,
     load_rules,
@@ -138,18 +145,11 @@ class GeminiSettings:
 
 # --------------------------------------------------------------------------- the contract's lead fields
 
-UFS = (
-    "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA",
-    "PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO",
-)
-PROPERTY_TYPES = ("residencial", "comercial", "rural", "industrial")
-ROOF_TYPES = ("ceramica", "fibrocimento", "metalico", "laje", "solo", "outro")
-TIMELINES = ("imediato", "30_dias", "90_dias", "sem_previsao")
-LEAD_CLASSES = ("HOT", "WARM", "COLD", "UNQUALIFIED")
+PROPERTY_TYPES = tuple(member.value for member in PropertyType)
+ROOF_TYPES = tuple(member.value for member in RoofType)
+TIMELINES = tuple(member.value for member in Timeline)
+LEAD_CLASSES = tuple(member.value for member in LeadClass)
 MIN_SCORE, MAX_SCORE = 0.0, 100.0
-# The same ceiling as the message parser: anything above is a typo or a joke.
-MAX_BILL_BRL = 1_000_000.0
-MAX_KWH = 1_000_000.0
 MAX_SUMMARY_CHARS = 600  # the prompt asks for 400; a little slack before calling it invalid
 
 Kind = Literal["text", "number", "bool", "enum"]
@@ -167,8 +167,8 @@ class FieldSpec:
 # In the contract's order. LEAD_FACT_SLOTS (the form's questions) is a subset.
 FIELD_SPECS: Dict[str, FieldSpec] = {
     "customer_name": FieldSpec("text", "Nome do lead", max_chars=80),
-    "monthly_bill_brl": FieldSpec("number", "Conta de luz média em R$ por mês", maximum=MAX_BILL_BRL),
-    "monthly_kwh": FieldSpec("number", "Consumo médio em kWh por mês", maximum=MAX_KWH),
+    "monthly_bill_brl": FieldSpec("number", "Conta de luz média em R$ por mês", maximum=MAX_MONTHLY_BILL_BRL),
+    "monthly_kwh": FieldSpec("number", "Consumo médio em kWh por mês", maximum=MAX_MONTHLY_KWH),
     "utility": FieldSpec("text", "Distribuidora de energia", max_chars=60),
     "city": FieldSpec("text", "Cidade da instalação", max_chars=80),
     "state": FieldSpec("enum", "UF da instalação", values=UFS),
@@ -179,8 +179,9 @@ FIELD_SPECS: Dict[str, FieldSpec] = {
     "timeline": FieldSpec("enum", "Prazo para instalar", values=TIMELINES),
     "financing_interest": FieldSpec("bool", "true se tem interesse em financiamento"),
 }
-LEAD_FIELDS: Tuple[str, ...] = tuple(FIELD_SPECS)
-OUTPUT_KEYS = frozenset(LEAD_FIELDS) | {"lead_score", "lead_class", "summary"}
+# The slots Gemini may fill (not the lead profile the review UI shows: sdr.dialogue).
+QUALIFIED_FIELDS: Tuple[str, ...] = tuple(FIELD_SPECS)
+OUTPUT_KEYS = frozenset(QUALIFIED_FIELDS) | {"lead_score", "lead_class", "summary"}
 SOURCE_GEMINI = "gemini"
 SOURCE_RULES = "rules"
 
@@ -237,8 +238,8 @@ def _field_value(name: str, value: Any, *, strict: bool) -> Any:
 def clean_slots(slots: Mapping[str, Any]) -> Dict[str, Any]:
     """The lead fields of `slots` with their contract types; a wrong-typed value reads as None."""
     if not isinstance(slots, Mapping):
-        return {name: None for name in LEAD_FIELDS}
-    return {name: _field_value(name, slots.get(name), strict=False) for name in LEAD_FIELDS}
+        return {name: None for name in QUALIFIED_FIELDS}
+    return {name: _field_value(name, slots.get(name), strict=False) for name in QUALIFIED_FIELDS}
 
 
 def class_for(score: float, rules: ScoringRules) -> str:
@@ -266,7 +267,7 @@ def parse_model_output(text: Any, rules: ScoringRules) -> ModelOutput:
     missing, extra = OUTPUT_KEYS - data.keys(), data.keys() - OUTPUT_KEYS
     if missing or extra:
         raise InvalidOutput(f"missing {sorted(missing)}, unexpected {sorted(extra)}")
-    fields = {name: _field_value(name, data[name], strict=True) for name in LEAD_FIELDS}
+    fields = {name: _field_value(name, data[name], strict=True) for name in QUALIFIED_FIELDS}
     score = data["lead_score"]
     if not _is_number(score) or not MIN_SCORE <= score <= MAX_SCORE:
         raise InvalidOutput(f"lead_score: not a number from 0 to 100 ({score!r})")
@@ -324,7 +325,7 @@ class Qualification:
     filled: Tuple[str, ...] = field(default=())  # lead fields this qualification set or changed
 
     def lead_fields(self) -> Dict[str, Any]:
-        return {name: getattr(self, name) for name in LEAD_FIELDS}
+        return {name: getattr(self, name) for name in QUALIFIED_FIELDS}
 
     def slot_updates(self) -> Dict[str, Any]:
         """The slots to set: the fields it filled, and the scoring slots."""
@@ -344,7 +345,7 @@ def merge_fields(
     locked = set(confirmed)
     merged: Dict[str, Any] = {}
     filled: List[str] = []
-    for name in LEAD_FIELDS:
+    for name in QUALIFIED_FIELDS:
         now, new = current.get(name), proposed.get(name)
         if new is None or (name in locked and now is not None):
             merged[name] = now
@@ -358,8 +359,10 @@ def merge_fields(
 def routed_status(lead_class: str, fields: Mapping[str, Any], rules: ScoringRules) -> str:
     """lead_status as `sdr.scoring` routes it: subscription, disqualified or qualified."""
     if assess_lead(fields, rules).offer_subscription:
-        return STATUS_SUBSCRIPTION
-    return STATUS_DISQUALIFIED if lead_class == "UNQUALIFIED" else STATUS_QUALIFIED
+        return LeadStatus.SUBSCRIPTION.value
+    if lead_class == LeadClass.UNQUALIFIED:
+        return LeadStatus.DISQUALIFIED.value
+    return LeadStatus.QUALIFIED.value
 
 
 def gemini_qualification(

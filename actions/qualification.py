@@ -13,16 +13,17 @@ from sdr.dialogue import LEAD_FACT_SLOTS
 from sdr.formatting import format_brl
 from actions.gemini_qualifier import conversation_from_events, qualify
 from actions.sales_team import notify_sales
-from sdr.scoring import STATUS_SUBSCRIPTION, LeadAssessment, assess_lead
+from sdr.scoring import LeadAssessment, assess_lead
+from sdr.vocabulary import LeadClass, LeadStatus
 from observability import metrics
 
 logger = logging.getLogger(__name__)
 
 CLASS_RESPONSES = {
-    "HOT": "utter_qualified_hot",
-    "WARM": "utter_qualified_warm",
-    "COLD": "utter_qualified_cold",
-    "UNQUALIFIED": "utter_disqualified",
+    LeadClass.HOT.value: "utter_qualified_hot",
+    LeadClass.WARM.value: "utter_qualified_warm",
+    LeadClass.COLD.value: "utter_qualified_cold",
+    LeadClass.UNQUALIFIED.value: "utter_disqualified",
 }
 MONTHS_PER_YEAR = 12
 
@@ -38,7 +39,7 @@ def savings_message(assessment: LeadAssessment) -> Optional[str]:
 
 
 def closing_response(lead_class: str, lead_status: str) -> str:
-    if lead_status == STATUS_SUBSCRIPTION:
+    if lead_status == LeadStatus.SUBSCRIPTION:
         return "utter_offer_subscription"
     return CLASS_RESPONSES[lead_class]
 
@@ -60,12 +61,12 @@ class ActionQualifyLead(Action):
         metrics.LEADS.labels(lead_class=qualification.lead_class).inc()
         logger.info("lead.scored class=%s status=%s", qualification.lead_class, qualification.lead_status)
         savings = savings_message(assess_lead({**slots, **updates}))
-        if savings and qualification.lead_status != STATUS_SUBSCRIPTION:
+        if savings and qualification.lead_status != LeadStatus.SUBSCRIPTION:
             dispatcher.utter_message(text=savings)
         dispatcher.utter_message(
             response=closing_response(qualification.lead_class, qualification.lead_status),
             customer_name=slots.get("customer_name") or "",
         )
-        if qualification.lead_class == "HOT" and qualification.lead_status != STATUS_SUBSCRIPTION:
+        if qualification.lead_class == LeadClass.HOT and qualification.lead_status != LeadStatus.SUBSCRIPTION:
             await notify_sales(slots.get("customer_name"), tracker.sender_id, qualification.summary)
         return [SlotSet(slot, value) for slot, value in updates.items()]

@@ -19,12 +19,11 @@ from sdr.dialogue import (
     user_text,
 )
 from sdr.lead_facts import extract_lead_facts
+from sdr.vocabulary import MAX_MONTHLY_BILL_BRL, MAX_MONTHLY_KWH
 
 # Plausible monthly bills; outside this range the lead most likely mistyped.
 MIN_MONTHLY_BILL_BRL = 30.0
-MAX_MONTHLY_BILL_BRL = 500_000.0
 MIN_MONTHLY_KWH = 30.0
-MAX_MONTHLY_KWH = 500_000.0
 
 
 def _asked_slot(tracker: Tracker) -> Optional[str]:

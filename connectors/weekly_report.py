@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sdr.followup_policy import is_lead_message
 from sdr.schedule_rules import local_date
+from sdr.vocabulary import LeadClass, LeadStatus
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +51,11 @@ def conversation_figures(events: Iterable[Mapping[str, Any]], since: float, unti
         if event.get("event") != "slot" or not inside(event):
             continue
         name, value = event.get("name"), event.get("value")
-        if name == "lead_status" and value == "qualificado":
+        if name == "lead_status" and value == LeadStatus.QUALIFIED:
             counted["qualified"] = True
-        elif name == "lead_status" and value == "atendimento_humano":
+        elif name == "lead_status" and value == LeadStatus.HUMAN:
             counted["handed_to_humans"] = True
-        elif name == "lead_class" and value == "HOT":
+        elif name == "lead_class" and value == LeadClass.HOT:
             counted["hot"] = True
         elif name == "opted_out" and value is True:
             counted["opted_out"] = True

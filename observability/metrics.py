@@ -60,6 +60,8 @@ TURN_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
 WORK_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0)
 
 FOLLOWUP_OUTCOMES: Tuple[str, ...] = ("scheduled", "sent", "cancelled", "suppressed", "deferred")
+# The values of sdr.vocabulary.LeadClass: observability imports nothing of ours, so a test
+# (tests/unit/test_vocabulary.py) keeps the two equal.
 LEAD_CLASSES: Tuple[str, ...] = ("HOT", "WARM", "COLD", "UNQUALIFIED")
 
 # --- Rasa server: the Evolution channel ---------------------------------------------------------

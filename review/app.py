@@ -33,6 +33,7 @@ from review.state import ReviewState
 from review.takeover import Takeover, TakeoverError
 from observability.privacy import mask_phone
 from review.text import normalise
+from sdr.vocabulary import LeadClass, LeadStatus
 from review.tracker_parse import LEAD_FIELDS, attach_sent_ids, slot_changes, transcript
 
 logger = logging.getLogger(__name__)
@@ -53,9 +54,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 STATUS_LABELS = {"new": "nova", "reviewed": "revisada", "saved": "para depois"}
-LEAD_CLASSES = ("HOT", "WARM", "COLD", "UNQUALIFIED")
-LEAD_STATUSES = ("novo", "qualificando", "qualificado", "assinatura", "desqualificado", "atendimento_humano",
-                 "descadastrado")
+LEAD_CLASSES = tuple(member.value for member in LeadClass)
+LEAD_STATUSES = tuple(member.value for member in LeadStatus)
 MEDIA_TYPES = re.compile(r"^(image/(png|jpeg|webp|gif)|application/pdf|audio/(ogg|mpeg|mp4)(;.*)?)$")
 
 

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from review.filters import LOCAL_TZ
 from observability.privacy import mask_phone
+from sdr.vocabulary import STATUSES_QUALIFIED, STATUSES_QUALIFYING_OR_LATER, LeadClass
 from review.tracker_parse import ConversationSummary
 
 # (key, label) of the leads table, in order; every one is sortable.
@@ -21,8 +22,8 @@ COLUMNS: Tuple[Tuple[str, str], ...] = (
     ("lead_class", "Classe"), ("lead_status", "Status"), ("last_activity", "Última atividade"),
 )
 COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
-QUALIFYING_OR_LATER = {"qualificando", "qualificado", "assinatura"}
-QUALIFIED = {"qualificado", "assinatura"}
+QUALIFYING_OR_LATER = STATUSES_QUALIFYING_OR_LATER
+QUALIFIED = STATUSES_QUALIFIED
 FUNNEL_STAGES = ("novos", "qualificando", "qualificados", "quentes (HOT)")
 # Spreadsheets run cells that start with these as formulas: a lead's name must not.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -108,7 +109,7 @@ def weekly_funnel(summaries: Sequence[ConversationSummary], weeks: int = 8) -> L
         counts[0] += 1
         counts[1] += bool(statuses & QUALIFYING_OR_LATER)
         counts[2] += bool(statuses & QUALIFIED)
-        counts[3] += any(value == "HOT" for _, value in s.class_history) or s.lead_class == "HOT"
+        counts[3] += any(value == LeadClass.HOT for _, value in s.class_history) or s.lead_class == LeadClass.HOT
     return [FunnelWeek(week, tuple(buckets[week])) for week in sorted(buckets)[-weeks:]]  # type: ignore[arg-type]
 
 

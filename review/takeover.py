@@ -24,11 +24,12 @@ from whatsapp.client import EvolutionClient
 from whatsapp.store import ChannelStore
 from review.settings import ReviewSettings
 from observability.privacy import mask_phone
+from sdr.vocabulary import INITIAL_LEAD_STATUS, LeadStatus
 from review.tracker_parse import current_slots, last_status_before_human
 
 logger = logging.getLogger(__name__)
 
-STATUS_HUMAN = "atendimento_humano"
+STATUS_HUMAN = LeadStatus.HUMAN.value
 MAX_OPERATOR_TEXT = 4096
 
 
@@ -55,7 +56,7 @@ class Takeover:
     async def give_back(self, sender_id: str, events: Sequence[Mapping[str, Any]]) -> str:
         """Returns the lead_status the conversation now has."""
         appended: List[Dict[str, Any]] = [{"event": "resume"}]
-        status = current_slots(events).get("lead_status") or "novo"
+        status = current_slots(events).get("lead_status") or INITIAL_LEAD_STATUS.value
         if status == STATUS_HUMAN:
             status = last_status_before_human(events)
             appended.append({"event": "slot", "name": "lead_status", "value": status})

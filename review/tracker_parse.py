@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from review.text import normalise
+from sdr.dialogue import LEAD_PROFILE_SLOTS
+from sdr.vocabulary import INITIAL_LEAD_STATUS, LeadStatus
 
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset({"action_fallback", "action_default_fallback"})
@@ -17,12 +19,8 @@ FALLBACK_ACTIONS = frozenset({"action_fallback", "action_default_fallback"})
 SILENT_ACTIONS = frozenset({"action_listen", "action_session_start"})
 # Rasa's bookkeeping slots: the form's cursor, and the channel metadata copied at session start.
 SILENT_SLOTS = frozenset({"requested_slot", "session_started_metadata"})
-LEAD_FIELDS = (
-    "customer_name", "monthly_bill_brl", "monthly_kwh", "utility", "city", "state", "property_type",
-    "is_owner", "roof_type", "is_decision_maker", "timeline", "financing_interest",
-    "lead_score", "lead_class", "lead_status", "opted_out",
-)
-INITIAL_STATUS = "novo"  # domain.yml initial_value of lead_status
+LEAD_FIELDS = LEAD_PROFILE_SLOTS
+INITIAL_STATUS = INITIAL_LEAD_STATUS.value
 BILL_READING_ACTION = "action_read_bill"
 # Slots action_read_bill may set (actions/bill_reading.py bill_slot_updates).
 BILL_FACT_SLOTS = frozenset({"monthly_bill_brl", "monthly_kwh", "utility", "city", "state", "property_type"})
@@ -319,7 +317,7 @@ def slot_changes(entries: Iterable[Entry]) -> List[Entry]:
     return [e for e in entries if e.kind == "slot" and e.name not in SILENT_SLOTS]
 
 
-def last_status_before_human(events: Sequence[Mapping[str, Any]], human: str = "atendimento_humano") -> str:
+def last_status_before_human(events: Sequence[Mapping[str, Any]], human: str = LeadStatus.HUMAN.value) -> str:
     """The lead_status a conversation had before a person took over: where hand-back returns it."""
     previous = INITIAL_STATUS
     for event in events:

@@ -20,6 +20,14 @@ LEAD_FACT_SLOTS = (
     "timeline",
 )
 
+# Everything known about a lead, in the order people read it: the review UI's lead panel
+# and CSV. (LEAD_FACT_SLOTS are the subset the lead fills by talking.)
+LEAD_PROFILE_SLOTS = (
+    "customer_name", "monthly_bill_brl", "monthly_kwh", "utility", "city", "state", "property_type",
+    "is_owner", "roof_type", "is_decision_maker", "timeline", "financing_interest",
+    "lead_score", "lead_class", "lead_status", "opted_out",
+)
+
 # Side questions a lead may ask at any time, with the response that answers
 # each; inside the form the question is answered and the form asks again.
 ANSWER_RESPONSES: Dict[str, str] = {

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
+from sdr.vocabulary import STATUSES_BEING_QUALIFIED
+
 # Entities the trigger carries to the action.
 STAGE_ENTITY = "followup_stage"
 FINAL_ENTITY = "followup_final"
@@ -15,7 +17,7 @@ STAGE_SLOT = "followup_stage"
 
 # Statuses of a lead still being qualified by the assistant; every other status
 # means the conversation has an owner (sales, a person, subscription) or is over.
-STATUSES_TO_FOLLOW_UP = {None, "novo", "qualificando"}
+STATUSES_TO_FOLLOW_UP = {None, *STATUSES_BEING_QUALIFIED}
 
 
 def blocked_reason(slots: Mapping[str, Any], *, paused: bool = False) -> Optional[str]:

@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Any, Dict, Mapping, Optional
 
 from sdr import parsing
+from sdr.vocabulary import LeadStatus
 
-LEAD_STATUS_NEW = "novo"
-LEAD_STATUS_QUALIFYING = "qualificando"
 BILL_SLOTS = ("monthly_bill_brl", "monthly_kwh")
 
 
@@ -74,6 +73,6 @@ def extract_lead_facts(
         updates["state"] = found.get("state")
 
     updates = {slot: value for slot, value in updates.items() if current.get(slot) != value}
-    if updates and current.get("lead_status") in (None, LEAD_STATUS_NEW):
-        updates["lead_status"] = LEAD_STATUS_QUALIFYING
+    if updates and current.get("lead_status") in (None, LeadStatus.NEW):
+        updates["lead_status"] = LeadStatus.QUALIFYING.value
     return updates

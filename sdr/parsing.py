@@ -39,6 +39,7 @@ from typing import Optional
 import yaml
 
 from sdr.text import fold
+from sdr.vocabulary import MAX_MONTHLY_BILL_BRL
 
 GAZETTEER_PATH = Path(__file__).parent / "data" / "br_cities.yml"
 
@@ -169,7 +170,6 @@ BILL_FILLER_WORDS: frozenset[str] = frozenset({
     "sei", "r", "uma", "um", "isso", "eu", "acredito", "com",
 })
 MIN_UNITLESS_BILL = 10.0  # "2" or "dois" without a unit is a count, not a monthly bill
-MAX_BILL = 1_000_000.0
 RANGE_WORDS: frozenset[str] = frozenset({"a", "ate", "ou"})
 
 # ---- property type -------------------------------------------------------
@@ -708,7 +708,7 @@ def _extend_to_range(tokens: Sequence[_Tok], low: _Quantity) -> _Quantity:
 
 def _classify(tokens: Sequence[_Tok], q: _Quantity) -> Optional[_Candidate]:
     value = round(q.value, 2)
-    if not 0 < value <= MAX_BILL:
+    if not 0 < value <= MAX_MONTHLY_BILL_BRL:
         return None
     after = tokens[q.end].text if q.end < len(tokens) else ""
     before = tokens[q.first - 1].text if q.first > 0 else ""

@@ -13,13 +13,11 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
+from sdr.vocabulary import LeadClass, LeadStatus
+
 DEFAULT_RULES_FILE = Path(__file__).with_name("lead_scoring.yml")
 RULES_FILE_ENV = "LEAD_SCORING_FILE"
 
-# lead_status values of the domain contract.
-STATUS_QUALIFIED = "qualificado"
-STATUS_SUBSCRIPTION = "assinatura"
-STATUS_DISQUALIFIED = "desqualificado"
 
 
 @dataclass(frozen=True)
@@ -103,11 +101,11 @@ def assess_lead(slots: Mapping[str, Any], rules: Optional[ScoringRules] = None) 
     small_bill = bill is not None and bill < rules.subscription_max_bill_brl
     offer_subscription = is_tenant or small_bill
     if offer_subscription:
-        status = STATUS_SUBSCRIPTION
-    elif lead_class == "UNQUALIFIED":
-        status = STATUS_DISQUALIFIED
+        status = LeadStatus.SUBSCRIPTION.value
+    elif lead_class == LeadClass.UNQUALIFIED:
+        status = LeadStatus.DISQUALIFIED.value
     else:
-        status = STATUS_QUALIFIED
+        status = LeadStatus.QUALIFIED.value
     savings = round(bill * rules.rooftop_savings_rate, 2) if bill and not offer_subscription else None
     return LeadAssessment(
         score=float(score),

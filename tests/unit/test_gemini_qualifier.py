@@ -150,7 +150,7 @@ async def test_the_request_is_googles_rest_format_with_a_response_schema(fake, s
     config = request.generation_config
     assert config["responseMimeType"] == "application/json"
     schema = config["responseSchema"]
-    assert set(schema["required"]) == set(gq.LEAD_FIELDS) | {"lead_score", "lead_class", "summary"}
+    assert set(schema["required"]) == set(gq.QUALIFIED_FIELDS) | {"lead_score", "lead_class", "summary"}
     assert schema["properties"]["lead_class"]["enum"] == ["HOT", "WARM", "COLD", "UNQUALIFIED"]
     assert schema["properties"]["property_type"]["enum"] == list(gq.PROPERTY_TYPES)
     # The system instruction is the pt-BR prompt file, filled with the scoring rules.
@@ -365,13 +365,13 @@ async def test_a_confirmed_value_is_never_overwritten(fake, settings):
     assert not {"monthly_bill_brl", "city", "is_owner", "customer_name"} & set(result.slot_updates())
 
 
-@pytest.mark.parametrize("name", gq.LEAD_FIELDS)
+@pytest.mark.parametrize("name", gq.QUALIFIED_FIELDS)
 def test_merge_keeps_every_confirmed_field(name):
-    current = {**dict.fromkeys(gq.LEAD_FIELDS), name: "confirmed-value"}
-    proposed = dict.fromkeys(gq.LEAD_FIELDS, "model-value")
+    current = {**dict.fromkeys(gq.QUALIFIED_FIELDS), name: "confirmed-value"}
+    proposed = dict.fromkeys(gq.QUALIFIED_FIELDS, "model-value")
     merged, filled = gq.merge_fields(current, proposed, {name})
     assert merged[name] == "confirmed-value" and name not in filled
-    assert all(merged[other] == "model-value" for other in gq.LEAD_FIELDS if other != name)
+    assert all(merged[other] == "model-value" for other in gq.QUALIFIED_FIELDS if other != name)
 
 
 def test_merge_fills_a_confirmed_but_empty_field_and_never_erases_with_null():
@@ -507,10 +507,10 @@ async def test_the_fallback_has_the_same_shape_as_gemini(fake, settings):
 
     assert (from_gemini.source, from_rules.source) == ("gemini", "rules")
     assert dataclasses.asdict(from_gemini).keys() == dataclasses.asdict(from_rules).keys()
-    assert from_gemini.slot_updates().keys() - set(gq.LEAD_FIELDS) == from_rules.slot_updates().keys()
+    assert from_gemini.slot_updates().keys() - set(gq.QUALIFIED_FIELDS) == from_rules.slot_updates().keys()
     for result in (from_gemini, from_rules):
         _check_contract(result)
-    assert set(gq.LEAD_FIELDS) >= set(LEAD_FACT_SLOTS)
+    assert set(gq.QUALIFIED_FIELDS) >= set(LEAD_FACT_SLOTS)
 
 
 @pytest.mark.asyncio
@@ -522,7 +522,7 @@ async def test_the_rules_score_what_the_slots_say(settings):
     expected = assess_lead(slots)
     assert (result.lead_score, result.lead_class, result.lead_status) == (
         expected.score, expected.lead_class, expected.status)
-    assert result.lead_fields() == {**dict.fromkeys(gq.LEAD_FIELDS), **slots}
+    assert result.lead_fields() == {**dict.fromkeys(gq.QUALIFIED_FIELDS), **slots}
     assert result.filled == ()
     assert result.summary == (
         "João: conta de R$ 1.500,00/mês, distribuidora CEMIG, Uberlândia/MG, imóvel comercial, proprietário, "
