@@ -21,7 +21,7 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if not redis_answers(settings):
-        print(f"error: Redis does not answer at {settings.redis_host}:{settings.redis_port} "
+        print(f"error: Redis does not answer at {settings.redis.host}:{settings.redis.port} "
               "(the review UI reads the conversations there)", file=sys.stderr)
         return 1
     from review.app import create_app
@@ -37,8 +37,7 @@ def redis_answers(settings: ReviewSettings) -> bool:
     import redis
 
     try:
-        return bool(redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db,
-                                password=settings.redis_password, socket_timeout=3).ping())
+        return bool(settings.redis.client().ping())
     except redis.RedisError:
         return False
 

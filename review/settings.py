@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
+from sdr.env import ConfigError, flag, number
+from sdr.redis_settings import RedisSettings
+
+__all__ = ["ConfigError", "ReviewSettings"]
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class ConfigError(ValueError):
-    """The UI cannot start with this configuration (the message says why)."""
 
 
 @dataclass(frozen=True)
@@ -18,11 +19,7 @@ class ReviewSettings:
     token: str
     host: str = "127.0.0.1"
     port: int = 5002
-    redis_host: str = "localhost"
-    redis_port: int = 6379
-    redis_db: int = 0
-    redis_password: Optional[str] = None
-    key_prefix: str = "aisdr"
+    redis: RedisSettings = RedisSettings()
     rasa_url: str = "http://localhost:5005"
     rasa_auth_token: Optional[str] = None
     evolution_url: str = "http://localhost:8080"
@@ -48,39 +45,23 @@ class ReviewSettings:
         return cls(
             token=token,
             host=env.get("REVIEW_HOST") or "127.0.0.1",
-            port=_int(env, "REVIEW_PORT", 5002),
-            redis_host=env.get("REDIS_HOST") or "localhost",
-            redis_port=_int(env, "REDIS_PORT", 6379),
-            redis_db=_int(env, "REDIS_DB", 0),
-            redis_password=env.get("REDIS_PASSWORD") or None,
-            key_prefix=env.get("REDIS_KEY_PREFIX") or "aisdr",
+            port=int(number(env, "REVIEW_PORT", 5002, minimum=1, integer=True)),
+            redis=RedisSettings.from_env(env),
             rasa_url=(env.get("RASA_URL") or "http://localhost:5005").rstrip("/"),
             rasa_auth_token=env.get("RASA_AUTH_TOKEN") or None,
             evolution_url=env.get("EVOLUTION_URL") or "http://localhost:8080",
             evolution_api_key=env.get("EVOLUTION_API_KEY") or None,
             evolution_instance=env.get("EVOLUTION_INSTANCE") or "solarprime",
             project_dir=Path(env.get("REVIEW_PROJECT_DIR") or ROOT),
-            sync_seconds=_float(env, "REVIEW_SYNC_SECONDS", 2.0),
-            low_confidence=_float(env, "REVIEW_LOW_CONFIDENCE", 0.6),
-            secure_cookies=(env.get("REVIEW_SECURE_COOKIES") or "").lower() in ("1", "true", "yes"),
+            sync_seconds=number(env, "REVIEW_SYNC_SECONDS", 2.0, minimum=0),
+            low_confidence=number(env, "REVIEW_LOW_CONFIDENCE", 0.6, minimum=0),
+            secure_cookies=flag(env, "REVIEW_SECURE_COOKIES"),
         )
 
     def __repr__(self) -> str:
         # Never print secrets (the token, Rasa's token, Evolution's key).
         return f"ReviewSettings(host={self.host!r}, port={self.port}, key_prefix={self.key_prefix!r})"
 
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    try:
-        return int(raw) if raw else default
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    @property
+    def key_prefix(self) -> str:
+        return self.redis.key_prefix

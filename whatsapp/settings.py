@@ -9,6 +9,9 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Optional
 
+from sdr.env import ConfigError, is_true
+from sdr.redis_settings import RedisSettings
+
 MIB = 1024 * 1024
 
 
@@ -80,6 +83,13 @@ class EvolutionSettings:
     def redis_prefix(self) -> str:
         return f"{self.redis_key_prefix}:evo"
 
+    @property
+    def redis(self) -> RedisSettings:
+        return RedisSettings(
+            host=self.redis_host, port=self.redis_port, db=self.redis_db,
+            password=self.redis_password, key_prefix=self.redis_key_prefix,
+        )
+
 
 ENVIRONMENT = {
     "evolution_url": "EVOLUTION_URL",
@@ -102,12 +112,11 @@ ENVIRONMENT = {
     "weekly_report_at": "WEEKLY_REPORT_AT",
     "media_retention_hours": "MEDIA_RETENTION_HOURS",
 }
-TRUE_WORDS = {"1", "true", "yes", "on", "sim"}
 
 
 def _coerce(value: Any, default: Any) -> Any:
     if isinstance(default, bool):
-        return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_WORDS
+        return is_true(value)
     if isinstance(default, int):
         return int(value)
     if isinstance(default, float):
@@ -137,5 +146,10 @@ def load_settings(
             values[name] = default
         else:
             # Optional fields are strings (secrets, passwords): YAML may have read `12345` as an int.
-            values[name] = str(raw) if default is None else _coerce(raw, default)
-    return EvolutionSettings(**values)
+            try:
+                values[name] = str(raw) if default is None else _coerce(raw, default)
+            except ValueError:
+                raise ConfigError(f"{env_name or name} must be like {default!r}, got {raw!r}") from None
+    settings = EvolutionSettings(**values)
+    settings.redis  # a key prefix Rasa's tracker store would ignore stops the channel here
+    return settings

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from redis import asyncio as aioredis
 
+from sdr.redis_settings import RedisSettings
 from whatsapp.redis_batch import BatchedScript
 
 # One script per webhook (webhooks arriving together share a round trip):
@@ -87,11 +88,8 @@ class ChannelStore:
     def connect(
         cls, *, host: str, port: int, db: int, password: Optional[str], prefix: str
     ) -> "ChannelStore":
-        client = aioredis.Redis(
-            host=host, port=port, db=db, password=password or None,
-            socket_timeout=5, socket_connect_timeout=5, decode_responses=True,
-        )
-        return cls(client, prefix)
+        redis = RedisSettings(host=host, port=port, db=db, password=password)
+        return cls(redis.async_client(), prefix)
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix,) + parts)
