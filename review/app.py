@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 PUBLIC_PATHS = ("/healthz", "/login", "/static/")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_SENDER_ID = 200
+INDEX_SCAN_TIMEOUT_S = 10.0
 NLU_PAGE_SIZE = 50
 SECURITY_HEADERS = {
     # Inline SVG is markup, not script: nothing inline needs to run.
@@ -82,9 +83,8 @@ def create_app(settings: ReviewSettings, name: str = "review") -> Sanic:
 
     @app.before_server_start
     async def connect(app: Sanic, _loop: Any) -> None:
-        client = aioredis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db,
-                                password=settings.redis_password, decode_responses=True,
-                                socket_timeout=10, socket_connect_timeout=5)
+        # The index's one-pass scan of every tracker may take longer than a command.
+        client = settings.redis.async_client(timeout_s=INDEX_SCAN_TIMEOUT_S)
         app.ctx.redis = client
         app.ctx.index = ConversationIndex(client, settings.key_prefix)
         app.ctx.state = ReviewState(client, settings.key_prefix)
