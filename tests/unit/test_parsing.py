@@ -1,4 +1,4 @@
-"""Unit tests for sdr/parsing.py: every reader, with positive and negative cases."""
+"""Unit tests for the sdr/parsing/ package: every reader, with positive and negative cases."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,6 +23,7 @@ from sdr.parsing import (
     parse_timeline,
     parse_yes_no,
 )
+from sdr.parsing.gazetteer import load_gazetteer
 
 EMPTY_BILL = BillFigure()
 EMPTY_PLACE = Location()
@@ -645,15 +646,15 @@ def test_gazetteer_is_consistent(gazetteer_yaml: dict) -> None:
     for alias, target in gazetteer_yaml["city_aliases"].items():
         assert target in gazetteer_yaml["cities"], alias
     assert len(gazetteer_yaml["cities"]) >= 150
-    parsing._gazetteer.cache_clear()
-    assert parsing._gazetteer() is parsing._gazetteer()  # loads, validates, caches
+    load_gazetteer.cache_clear()
+    assert load_gazetteer() is load_gazetteer()  # loads, validates, caches
 
 
 def test_gazetteer_rejects_unknown_uf(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("states: {SP: São Paulo}\ncities: {Campinas: XX}\n", encoding="utf-8")
     with pytest.raises(ValueError):
-        parsing._gazetteer(bad)
+        load_gazetteer(bad)
 
 
 @pytest.mark.parametrize("capital, uf", sorted(CAPITALS.items()))
