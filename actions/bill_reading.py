@@ -18,9 +18,10 @@ from rasa_sdk.types import DomainDict
 from actions.bill import DEFAULT_MAX_BYTES, BillError, BillReading, read_bill
 from actions.bill_text import BillFacts
 from sdr.dialogue import QUALIFICATION_FORM
-from actions.media import MediaUnavailable, fetch_media, media_messages
+from actions.media import MediaUnavailable, fetch_media
 from sdr.formatting import format_brl
 from observability import metrics
+from whatsapp.turn_metadata import TurnMetadata
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +92,10 @@ class ActionReadBill(Action):
         return [SlotSet(slot, value) for slot, value in updates.items()] + [ActiveLoop(None)]
 
     async def _read(self, tracker: Tracker) -> Optional[BillReading]:
-        metadata = (tracker.latest_message.get("metadata") or {}).get("evolution") or {}
-        for message in media_messages(tracker.latest_message, kinds=("image", "document")):
+        turn = TurnMetadata.of(tracker.latest_message)
+        for message in turn.media(kinds=("image", "document")):
             try:
-                data = await fetch_media(message, metadata.get("reply_jid", ""), max_bytes=DEFAULT_MAX_BYTES)
+                data = await fetch_media(message, turn.reply_jid, max_bytes=DEFAULT_MAX_BYTES)
                 started = time.perf_counter()
                 # OCR is CPU-bound: off the event loop, so other conversations go on.
                 reading = await asyncio.to_thread(read_bill, data)

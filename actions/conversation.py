@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from sdr.dialogue import FALLBACK_INTENT
 from sdr.vocabulary import LeadStatus
+from whatsapp.turn_metadata import TurnMetadata
 from actions.transcription import please_type_message
 
 # Consecutive messages the assistant did not understand before a person takes over.
@@ -102,7 +103,6 @@ class ActionAskToType(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        messages = ((tracker.latest_message.get("metadata") or {}).get("evolution") or {}).get("messages") or []
-        reason = next((m.get("transcript_unavailable") for m in messages if m.get("transcript_unavailable")), None)
+        reason = TurnMetadata.of(tracker.latest_message).transcript_unavailable
         dispatcher.utter_message(text=please_type_message(reason))
         return []

@@ -19,18 +19,8 @@ from whatsapp.store import ChannelStore
 
 logger = logging.getLogger(__name__)
 
-MEDIA_KINDS = ("image", "document", "audio")
-
-
 class MediaUnavailable(Exception):
     """str() is a short reason, safe to log."""
-
-
-def media_messages(latest_message: Optional[Mapping[str, Any]], kinds=MEDIA_KINDS) -> list:
-    """The channel's per-message metadata of the latest user message, for media of `kinds`."""
-    metadata = (latest_message or {}).get("metadata") or {}
-    messages = (metadata.get("evolution") or {}).get("messages") or []
-    return [m for m in messages if isinstance(m, dict) and m.get("kind") in kinds and m.get("media")]
 
 
 def _decode(data: str) -> bytes:

@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from review.text import normalise
 from sdr.dialogue import LEAD_PROFILE_SLOTS
+from whatsapp.turn_metadata import TurnMetadata
 from sdr.vocabulary import INITIAL_LEAD_STATUS, LeadStatus
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -78,18 +79,12 @@ def user_intent(event: Mapping[str, Any]) -> Tuple[Optional[str], Optional[float
 
 
 def evolution_messages(event: Mapping[str, Any]) -> List[Mapping[str, Any]]:
-    """The WhatsApp messages a user event was made of (connectors/evolution.py turn_metadata)."""
-    metadata = event.get("metadata") or {}
-    evolution = metadata.get("evolution") if isinstance(metadata, Mapping) else None
-    messages = (evolution or {}).get("messages") if isinstance(evolution, Mapping) else None
-    return [m for m in messages or [] if isinstance(m, Mapping)]
+    """The WhatsApp messages a user event was made of (whatsapp/turn_metadata.py)."""
+    return list(TurnMetadata.of(event).messages)
 
 
 def push_name(event: Mapping[str, Any]) -> Optional[str]:
-    metadata = event.get("metadata") or {}
-    evolution = metadata.get("evolution") if isinstance(metadata, Mapping) else None
-    name = (evolution or {}).get("push_name") if isinstance(evolution, Mapping) else None
-    return name if isinstance(name, str) and name.strip() else None
+    return TurnMetadata.of(event).push_name
 
 
 def is_typed_text(text: Optional[str]) -> bool:

@@ -63,6 +63,9 @@ SENT_KEPT_PER_CONVERSATION = 500
 BUTTONS_TTL_SECONDS = 24 * 3600
 MEDIA_TTL_SECONDS = 24 * 3600
 MINUTE, HOUR = 60, 3600
+# A conversation whose turn keeps failing is retried up to turn_max_attempts times; the count
+# outlives the retries' backoff but not a day of silence.
+TURN_FAILURES_TTL_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,18 @@ class ChannelStore:
         await self.redis.rpush(
             self.key("dead"), *[json.dumps({"sender_id": sender_id, **r}, ensure_ascii=False) for r in records]
         )
+
+    async def count_turn_failure(self, sender_id: str) -> int:
+        """One more failed attempt at this conversation's pending turn, counted across every
+        worker and server; the count is forgotten after TURN_FAILURES_TTL_SECONDS."""
+        key = self.key("failures", sender_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key).expire(key, TURN_FAILURES_TTL_SECONDS)
+            attempts, _ = await pipe.execute()
+        return int(attempts)
+
+    async def clear_turn_failures(self, sender_id: str) -> None:
+        await self.redis.delete(self.key("failures", sender_id))
 
     async def lock(self, sender_id: str, owner: str, seconds: int) -> bool:
         return bool(await self.redis.set(self.key("lock", sender_id), owner, nx=True, ex=seconds))
@@ -261,7 +276,14 @@ class ChannelStore:
 
     async def peek_outgoing(self) -> Optional[Dict[str, Any]]:
         raw = await self.redis.lindex(self.key("outbox"), 0)
-        return json.loads(raw) if raw else None
+        if not raw:
+            return None
+        try:
+            queued = json.loads(raw)
+        except ValueError:
+            queued = None
+        # Not a JSON object: nothing this channel queued; {} lets the outbox drop it.
+        return queued if isinstance(queued, dict) else {}
 
     async def drop_outgoing(self) -> None:
         await self.redis.lpop(self.key("outbox"))

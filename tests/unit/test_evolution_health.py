@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from connectors.evolution_health import (
+from connectors.evolution.health import (
     Check,
     action_server_health_url,
     check_action_server,

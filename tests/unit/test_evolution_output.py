@@ -12,12 +12,12 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import pytest
 
+from whatsapp.turn_metadata import build as turn_metadata
 from connectors.evolution import (
     EvolutionInput,
     EvolutionOutput,
     deliver,
     inbox_record,
-    turn_metadata,
     user_text_for,
 )
 from whatsapp.client import EvolutionClient
