@@ -3,6 +3,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# A user's .env (which make exports) never reaches a test: outside services' variables go.
+eval "$(.venv/bin/python -m tests.isolation)"
+
 RASA=.venv/bin/rasa
 MODEL=models/current.tar.gz
 failed=()

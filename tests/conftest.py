@@ -6,7 +6,14 @@ tracker and lock stores of endpoints.yml (the production configuration).
 """
 from __future__ import annotations
 
-import subprocess
+import os
+
+from tests.isolation import scrub
+
+# Before anything else reads the environment: no test may reach a service the user configured.
+scrub(os.environ)
+
+import subprocess  # noqa: E402
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
