@@ -9,9 +9,9 @@ import yaml
 
 from review import charts, leads
 from review.auth import same_origin, token_matches
-from review.app import safe_next
 from review.filters import InboxFilter, matches, paginate, select
 from review.nlu_inbox import NluItem, Verdict, clean_example, examples_in, item_id, new_examples, render_nlu_yaml
+from review.pages.login import safe_next
 from review.settings import ConfigError, ReviewSettings
 from review.tracker_parse import (
     ConversationSummary,
