@@ -17,7 +17,6 @@ COPY data ./data
 # The NLU pipeline's custom component reads text with the shared parsers of sdr/.
 COPY components ./components
 COPY sdr ./sdr
-COPY observability ./observability
 RUN rasa train --fixed-model-name current --out /app/models
 
 FROM python AS rasa

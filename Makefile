@@ -35,11 +35,12 @@ LOG_LEVEL          ?= INFO
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) \
                    $(wildcard components/*.py)
 
-.PHONY: help setup venv system-deps train shell test test-unit test-rasa run bench review lock clean deploy
+.PHONY: help setup venv system-deps train shell test test-unit lint run bench review lock clean deploy
 
 help:
 	@echo "make shell   talk to the assistant in the terminal (sets everything up)"
 	@echo "make test    run every test (sets everything up)"
+	@echo "make lint    ruff and mypy alone (make test runs them too)"
 	@echo "make run     production stack: Rasa server + HTTP API + action server, Redis stores"
 	@echo "make train   retrain the model if data, domain or config changed"
 	@echo "make bench   benchmarks; tables on screen, JSON in bench/results/"
@@ -78,7 +79,10 @@ test: setup
 	@bash scripts/test.sh
 
 test-unit: venv
-	@$(PY) -m pytest tests/unit -q
+	@$(PY) -m pytest tests/unit -q -p no:cacheprovider
+
+lint: venv
+	@bash scripts/check.sh
 
 run: setup
 	@LOG_FORMAT="$${LOG_FORMAT:-json}" bash scripts/run-stack.sh

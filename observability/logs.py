@@ -6,9 +6,10 @@ and a redaction filter that masks phone numbers and strips secrets from every re
     with request_context(request_id, sender_id):
         logger.info("turn.done", extra={"duration_ms": 812})
 
-The Rasa server is configured by ``rasa run --logging-config-file
-observability/logging-json.yml`` (Rasa sets its logging up itself); that file points
-at ``JsonFormatter`` and the filters below.
+The Rasa server sets its logging up itself (its CLI, coloredlogs, Sanic); the Evolution
+channel then calls ``adopt_process_logging`` when it is loaded and once the server started,
+which puts ``JsonFormatter`` and the filters below on every handler. The action server and
+the review UI call ``configure_logging`` at start.
 
 Redaction is the last line of defence: code must still log ``mask_phone(sender)``
 and never a secret. The filter rewrites each record once (message, arguments, extras,

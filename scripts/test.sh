@@ -22,6 +22,7 @@ step "test stories (rasa test core)" $RASA test core --model $MODEL \
 step "NLU evaluation on the held-out set" bash -c \
   "$RASA test nlu --model $MODEL --nlu tests/nlu_test.yml --out results/nlu --quiet \
    && .venv/bin/python -m scripts.nlu_report results/nlu/intent_report.json --min-macro-f1 0.85"
+step "lint and types (ruff, mypy)" bash scripts/check.sh
 step "pytest" .venv/bin/python -m pytest tests -q -p no:cacheprovider
 
 echo

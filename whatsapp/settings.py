@@ -66,7 +66,6 @@ class EvolutionSettings:
     # Turns are CPU-bound and share the event loop with the webhook: a cap keeps
     # acknowledgements fast under load without lowering throughput.
     max_concurrent_turns: int = 4
-    processing_lock_seconds: int = 300
     # How often due follow-ups are looked for, and how long a server may hold one
     # before another takes it over (its server died mid-turn).
     proactive_poll_seconds: float = 1.0
