@@ -1,10 +1,10 @@
 """Async client for the parts of Evolution API v2's REST API this project uses.
 
 One pooled ``httpx.AsyncClient`` per ``EvolutionClient``, created on first use. Failed calls are
-retried with exponential backoff and jitter only when that cannot send a message twice, and a
-circuit breaker stops hammering an Evolution that is down.
+retried with exponential backoff and jitter only when that cannot send a message twice
+(``whatsapp.retry_policy``), and a circuit breaker stops hammering an Evolution that is down.
 
-Errors:
+Errors (``whatsapp.evolution_errors``, re-exported here):
 
 - ``EvolutionError``: Evolution answered 4xx (or another non-2xx, non-5xx status); never retried.
 - ``EvolutionUnavailable``: connection errors, timeouts or 5xx after the retries, or the breaker
@@ -13,21 +13,45 @@ Errors:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
-import re
 import time
 from types import TracebackType
-from typing import Any, Callable, Mapping, Optional, Sequence, Type
-from urllib.parse import quote, unquote, urlsplit
+from typing import Any, Mapping, Optional, Sequence, Type
+from urllib.parse import quote, urlsplit
 
 import httpx
 
 from observability import metrics
-from observability.privacy import mask_phone, mask_phones_in
-from sdr.breaker import BreakerState, CircuitBreaker
 from observability.logs import REQUEST_ID_HEADER, get_request_id
+from observability.privacy import mask_phone
+from sdr.breaker import CircuitBreaker
+from whatsapp.evolution_errors import (
+    EvolutionAPIError,
+    EvolutionError,
+    EvolutionUnavailable,
+    error_message,
+)
+from whatsapp.request_bodies import (
+    MEDIATYPES,
+    PRESENCES,
+    check_delay,
+    is_http_url,
+    plain,
+    put_if_set,
+    split_data_uri,
+    validated_custom_path,
+)
+from whatsapp.retry_policy import (
+    DEFAULT_BACKOFF_BASE_S,
+    DEFAULT_BACKOFF_MAX_S,
+    DEFAULT_MAX_RETRIES,
+    HTTP_SERVER_ERROR,
+    backoff_delay_s,
+    maybe_delivered_after_status,
+    maybe_delivered_after_transport_error,
+    retryable_transport_error,
+)
 
 __all__ = [
     "EvolutionAPIError",
@@ -39,9 +63,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_MAX_RETRIES = 3
-DEFAULT_BACKOFF_BASE_S = 0.5
-DEFAULT_BACKOFF_MAX_S = 8.0
 DEFAULT_BREAKER_FAILURES = 5
 DEFAULT_BREAKER_RESET_S = 30.0
 
@@ -53,131 +74,11 @@ MAX_IN_FLIGHT = MAX_CONNECTIONS
 # Below Node's default keepAliveTimeout (5 s): reusing a socket Evolution is just closing would
 # turn a send into an ambiguous "maybe delivered" failure that must not be retried.
 KEEPALIVE_EXPIRY_S = 4.0
-# Each backoff sleeps between (1 - JITTER_FRACTION) and 1 times the exponential delay, so
-# clients that failed together do not retry together.
-JITTER_FRACTION = 0.5
 
 MS_PER_S = 1000
-HTTP_SERVER_ERROR = 500
-# A proxy's 504 means Evolution did not answer in time: like a read timeout, the send may
-# still have gone out.
-HTTP_GATEWAY_TIMEOUT = 504
 
-# Digit runs this long in error messages are phone numbers or JIDs (e.g. the exists:false answer).
-MEDIATYPES = frozenset({"image", "video", "audio", "document"})
-PRESENCES = frozenset({"composing", "recording", "paused", "available", "unavailable"})
-_HTTP_URL = re.compile(r"^https?://", re.IGNORECASE)
-_DATA_URI = re.compile(r"^data:(?P<mimetype>[^;,]*)(?:;[^,]*)?;base64,", re.IGNORECASE)
 INSTANCE_PLACEHOLDER = "{instance}"
 LID_SUFFIX = "@lid"
-
-# Failures where the request provably never reached Evolution: safe to retry any call.
-_NOT_SENT_ERRORS: tuple[Type[httpx.TransportError], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-)
-# Failures after (part of) the request went out: only idempotent calls may be retried.
-_MAYBE_SENT_ERRORS: tuple[Type[httpx.TransportError], ...] = (
-    httpx.ReadTimeout,
-    httpx.WriteTimeout,
-    httpx.ReadError,
-    httpx.WriteError,
-    httpx.RemoteProtocolError,
-    httpx.CloseError,
-)
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class EvolutionAPIError(Exception):
-    """Base class of the errors raised by ``EvolutionClient``."""
-
-
-class EvolutionError(EvolutionAPIError):
-    """Evolution refused the request (4xx); sending it again will not help.
-
-    ``message`` comes from Evolution's error body (§4.1) with phone numbers masked; ``body`` is
-    the decoded body as received (for an unknown number its ``response.message`` is
-    ``[{"jid": ..., "exists": false, "number": ...}]``).
-    """
-
-    def __init__(self, status: int, message: str, body: Any = None) -> None:
-        super().__init__(f"Evolution answered {status}: {message}")
-        self.status = status
-        self.message = message
-        self.body = body
-
-
-class EvolutionUnavailable(EvolutionAPIError):
-    """Evolution could not be reached or kept failing, or the circuit breaker is open.
-
-    ``maybe_delivered`` is True when a non-idempotent send timed out after the request went
-    out: the message may have reached WhatsApp, so resending it could duplicate it (P12).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: Optional[int] = None,
-        maybe_delivered: bool = False,
-        retry_after_s: Optional[float] = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.maybe_delivered = maybe_delivered
-        self.retry_after_s = retry_after_s
-
-
-# --------------------------------------------------------------------------- circuit breaker
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _error_message(body: Any, fallback: str) -> str:
-    """The message of Evolution's ``{"status", "error", "response": {"message"}}`` body (§4.1)."""
-    message: Any = body
-    if isinstance(body, Mapping):
-        inner = body.get("response")
-        message = inner.get("message") if isinstance(inner, Mapping) else None
-        if message is None:
-            message = body.get("message", body.get("error"))
-    if message is None or message == "" or message == []:
-        return fallback
-    items = message if isinstance(message, list) else [message]
-    text = "; ".join(
-        item if isinstance(item, str) else json.dumps(item, ensure_ascii=False) for item in items
-    )
-    return mask_phones_in(text)
-
-
-def _split_data_uri(media: str, mimetype: Optional[str]) -> tuple[str, Optional[str]]:
-    # Evolution's isBase64 check rejects a data: prefix with 400 (§4.4); send the bare payload.
-    match = _DATA_URI.match(media)
-    if not match:
-        return media, mimetype
-    return media[match.end():], mimetype or (match.group("mimetype") or None)
-
-
-def _check_delay(delay_ms: Optional[int]) -> None:
-    if delay_ms is not None and delay_ms < 0:
-        raise ValueError(f"delay_ms must not be negative, got {delay_ms}")
-
-
-def _validated_custom_path(endpoint: str) -> str:
-    if not isinstance(endpoint, str) or not endpoint.startswith("/") or endpoint.startswith("//"):
-        raise ValueError("endpoint must be a path that starts with a single '/'")
-    if "://" in endpoint or "\\" in endpoint or "#" in endpoint:
-        raise ValueError("endpoint must be a relative path, not a URL")
-    if any(char.isspace() or ord(char) < 0x20 for char in endpoint):
-        raise ValueError("endpoint must not contain whitespace or control characters")
-    path = urlsplit(endpoint).path
-    if any(segment in ("..", ".") for segment in unquote(path).split("/")):
-        raise ValueError("endpoint must not contain '.' or '..' segments")
-    return endpoint
 
 
 # --------------------------------------------------------------------------- client
@@ -205,7 +106,7 @@ class EvolutionClient:
         breaker_reset_s: float = DEFAULT_BREAKER_RESET_S,
         transport: Optional[httpx.AsyncBaseTransport] = None,
     ) -> None:
-        if not _HTTP_URL.match(base_url or ""):
+        if not is_http_url(base_url):
             raise ValueError("base_url must be an http(s) URL")
         if not api_key:
             raise ValueError("api_key must not be empty")
@@ -294,9 +195,9 @@ class EvolutionClient:
         link_preview: Optional[bool] = None,
     ) -> dict[str, Any]:
         """``POST /message/sendText`` (§4.3); returns the sent message (``key.id`` to keep)."""
-        _check_delay(delay_ms)
+        check_delay(delay_ms)
         body: dict[str, Any] = {"number": number, "text": text}
-        _put_if_set(body, delay=delay_ms, quoted=_plain(quoted), linkPreview=link_preview)
+        put_if_set(body, delay=delay_ms, quoted=plain(quoted), linkPreview=link_preview)
         logger.debug("sendText to %s (%d chars)", mask_phone(number), len(text))
         return await self._request(
             "POST", "/message/sendText/{instance}", body, idempotent=False, blocking_delay_ms=delay_ms
@@ -323,16 +224,16 @@ class EvolutionClient:
             raise ValueError(f"mediatype must be one of {sorted(MEDIATYPES)}, got {mediatype!r}")
         if mediatype == "document" and not file_name:
             raise ValueError("a document needs file_name with the right extension (§4.4)")
-        _check_delay(delay_ms)
-        media, mimetype = _split_data_uri(media, mimetype)
+        check_delay(delay_ms)
+        media, mimetype = split_data_uri(media, mimetype)
         body: dict[str, Any] = {"number": number, "mediatype": mediatype, "media": media}
-        _put_if_set(
+        put_if_set(
             body,
             mimetype=mimetype,
             fileName=file_name,
             caption=caption,
             delay=delay_ms,
-            quoted=_plain(quoted),
+            quoted=plain(quoted),
         )
         logger.debug("sendMedia %s to %s", mediatype, mask_phone(number))
         return await self._request(
@@ -348,10 +249,10 @@ class EvolutionClient:
         encoding: Optional[bool] = None,
     ) -> dict[str, Any]:
         """``POST /message/sendWhatsAppAudio`` (§4.5): a voice note; Evolution ignores quotes here."""
-        _check_delay(delay_ms)
-        audio, _ = _split_data_uri(audio, None)
+        check_delay(delay_ms)
+        audio, _ = split_data_uri(audio, None)
         body: dict[str, Any] = {"number": number, "audio": audio}
-        _put_if_set(body, delay=delay_ms, encoding=encoding)
+        put_if_set(body, delay=delay_ms, encoding=encoding)
         logger.debug("sendWhatsAppAudio to %s", mask_phone(number))
         return await self._request(
             "POST",
@@ -367,7 +268,7 @@ class EvolutionClient:
         Only relative paths are accepted; ``{instance}`` is replaced by this client's instance.
         Treated as a send: never retried once the request may have gone out.
         """
-        path = _validated_custom_path(endpoint)
+        path = validated_custom_path(endpoint)
         if not isinstance(body, Mapping):
             raise TypeError("body must be a JSON object (a mapping)")
         resolved = path.replace(INSTANCE_PLACEHOLDER, self._quoted_instance())
@@ -384,7 +285,7 @@ class EvolutionClient:
         """``POST /chat/sendPresence`` (§4.7); Evolution shows it for ``delay_ms`` before answering."""
         if presence not in PRESENCES:
             raise ValueError(f"presence must be one of {sorted(PRESENCES)}, got {presence!r}")
-        _check_delay(delay_ms)
+        check_delay(delay_ms)
         body = {"number": number, "presence": presence, "delay": delay_ms}
         logger.debug("sendPresence %s to %s for %d ms", presence, mask_phone(number), delay_ms)
         return await self._request(
@@ -451,7 +352,7 @@ class EvolutionClient:
         ``events`` is always sent (Evolution answers 500 without it); ``[]`` means all events.
         A change of ``base64`` only applies after the instance reconnects.
         """
-        if not _HTTP_URL.match(url or ""):
+        if not is_http_url(url):
             raise ValueError("webhook url must be an http(s) URL (Evolution silently ignores others)")
         if isinstance(events, str):
             raise TypeError("events must be a sequence of event names, not a string")
@@ -510,10 +411,8 @@ class EvolutionClient:
                 response = await self._attempt(http, method, path, body, timeout, past_breaker=probe)
             except httpx.TransportError as error:
                 self._breaker.record_failure()
-                maybe_delivered = not idempotent and isinstance(error, _MAYBE_SENT_ERRORS)
-                retryable = isinstance(error, _NOT_SENT_ERRORS) or (
-                    idempotent and isinstance(error, _MAYBE_SENT_ERRORS)
-                )
+                maybe_delivered = maybe_delivered_after_transport_error(error, idempotent=idempotent)
+                retryable = retryable_transport_error(error, idempotent=idempotent)
                 if not retryable or attempt >= max_retries:
                     raise EvolutionUnavailable(
                         f"{method} {path} failed after {attempt + 1} attempt(s): {type(error).__name__}",
@@ -533,11 +432,11 @@ class EvolutionClient:
                     self._breaker.record_success()
                     return self._decode(response)
                 self._breaker.record_failure()
-                maybe_delivered = not idempotent and status == HTTP_GATEWAY_TIMEOUT
+                maybe_delivered = maybe_delivered_after_status(status, idempotent=idempotent)
                 if maybe_delivered or attempt >= max_retries:
                     raise EvolutionUnavailable(
                         f"{method} {path} failed after {attempt + 1} attempt(s): HTTP {status} "
-                        f"{_error_message(_json_or_none(response), response.reason_phrase)}",
+                        f"{error_message(_json_or_none(response), response.reason_phrase)}",
                         status=status,
                         maybe_delivered=maybe_delivered,
                     )
@@ -598,14 +497,15 @@ class EvolutionClient:
         return httpx.Timeout(self._timeout_s, read=self._timeout_s + extra_s)
 
     def _backoff_delay_s(self, attempt: int) -> float:
-        exponential = min(self._backoff_max_s, self._backoff_base_s * (2**attempt))
-        return exponential * self._random.uniform(1.0 - JITTER_FRACTION, 1.0)
+        return backoff_delay_s(
+            attempt, base_s=self._backoff_base_s, max_s=self._backoff_max_s, rng=self._random
+        )
 
     @staticmethod
     def _decode(response: httpx.Response) -> Any:
         body = _json_or_none(response)
         if not response.is_success:
-            message = _error_message(body, response.reason_phrase or f"HTTP {response.status_code}")
+            message = error_message(body, response.reason_phrase or f"HTTP {response.status_code}")
             raise EvolutionError(response.status_code, message, body)
         if body is None and response.content.strip() not in (b"", b"null"):
             raise EvolutionError(response.status_code, "Evolution answered with a body that is not JSON")
@@ -625,11 +525,3 @@ def _json_or_none(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return None
-
-
-def _plain(value: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
-    return dict(value) if value is not None else None
-
-
-def _put_if_set(body: dict[str, Any], **fields: Any) -> None:
-    body.update({name: value for name, value in fields.items() if value is not None})

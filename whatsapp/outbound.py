@@ -23,7 +23,7 @@ __all__ = [
     "typing_delay_ms",
 ]
 
-# Evolution does no chunking and WhatsApp's own limit is far higher (P11); this keeps each bubble
+# Evolution does no chunking (P11) and WhatsApp's own limit is far higher; this keeps each bubble
 # readable on a phone.
 DEFAULT_MAX_CHARS = 4096
 

@@ -901,9 +901,9 @@ def test_control_characters_are_exactly_unicodes_cc_category():
     import sys
     import unicodedata
 
-    from whatsapp.payload import _has_control_chars
+    from whatsapp.scalars import has_control_chars
 
     every_char = [chr(code) for code in range(sys.maxunicode + 1)]
     control = {char for char in every_char if unicodedata.category(char) == "Cc"}
-    assert {char for char in every_char if _has_control_chars(f"ok{char}ok")} == control
-    assert not _has_control_chars("Olá, conta de R$ 450,00 — Campinas/SP 🌞")
+    assert {char for char in every_char if has_control_chars(f"ok{char}ok")} == control
+    assert not has_control_chars("Olá, conta de R$ 450,00 — Campinas/SP 🌞")
