@@ -28,7 +28,7 @@ VALIDATOR_PROBLEM = re.compile(r"UserWarning: | WARNING | ERROR ")
 
 def responses_sent_by_code() -> Set[str]:
     """Responses named in the actions' source, plus the form's ask/re-ask questions."""
-    source = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "actions").glob("*.py"))
+    source = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "actions").rglob("*.py"))
     named = set(re.findall(r"\"(utter_\w+)\"", source))
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     for form in domain.get("forms", {}).values():
@@ -55,7 +55,7 @@ def problems(output_lines: Iterable[str], sent_by_code: Set[str]) -> List[str]:
 
 def main() -> int:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "rasa"), "data", "validate"],
+        [sys.executable, "-m", "scripts.rasa", "data", "validate"],
         cwd=ROOT, capture_output=True, text=True,
     )
     output = (result.stdout + result.stderr).splitlines()
