@@ -13,6 +13,13 @@ from tests.isolation import scrub
 # Before anything else reads the environment: no test may reach a service the user configured.
 scrub(os.environ)
 
+from observability.library_warnings import silence_library_deprecations  # noqa: E402
+
+# The libraries' import-time deprecation walls, raised once while collecting, under the filters
+# (pyproject.toml's filterwarnings covers what tests raise later).
+silence_library_deprecations()
+import sanic_cors  # noqa: E402,F401
+
 import subprocess  # noqa: E402
 import uuid
 from dataclasses import dataclass
