@@ -1,8 +1,8 @@
-"""The Rasa command line without the pinned libraries' deprecation walls (observability/
+"""The Rasa command line without the pinned libraries' deprecation walls (scripts/
 library_warnings.py); everything else is Rasa's own: ``python -m scripts.rasa shell …``."""
 import sys
 
-from observability.library_warnings import silence_library_deprecations
+from scripts.library_warnings import silence_library_deprecations
 
 silence_library_deprecations()
 

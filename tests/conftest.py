@@ -13,7 +13,7 @@ from tests.isolation import scrub
 # Before anything else reads the environment: no test may reach a service the user configured.
 scrub(os.environ)
 
-from observability.library_warnings import silence_library_deprecations  # noqa: E402
+from scripts.library_warnings import silence_library_deprecations  # noqa: E402
 
 # The libraries' import-time deprecation walls, raised once while collecting, under the filters
 # (pyproject.toml's filterwarnings covers what tests raise later).

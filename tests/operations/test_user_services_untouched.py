@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SUITES = [
     "tests/unit/test_actions.py",
     "tests/unit/test_followup_action.py",
-    "tests/unit/test_gemini_qualifier.py",
-    "tests/unit/test_transcription.py",
-    "tests/unit/test_evolution_cli.py",
+    "tests/integration/test_gemini_qualifier.py",
+    "tests/integration/test_transcription.py",
+    "tests/integration/test_evolution_cli.py",
 ]
 
 

@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from observability.library_warnings import THIRD_PARTY_MODULE
+from scripts.library_warnings import THIRD_PARTY_MODULE
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = f"""
-from observability.library_warnings import silence_library_deprecations
+from scripts.library_warnings import silence_library_deprecations
 silence_library_deprecations()
 import rasa.core.agent, sanic_cors, rasa.shared.utils.validation  # the noisy imports of `rasa shell`
 import warnings

@@ -1,15 +1,10 @@
-"""The weekly report's figures: pure counting, and read from a real Redis tracker store."""
+"""The weekly report's figures: pure counting (tests/integration/test_weekly_report_store.py reads
+them from a real Redis tracker store)."""
 from __future__ import annotations
 
-import asyncio
 from zoneinfo import ZoneInfo
 
-from rasa.core.tracker_store import RedisTrackerStore
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
-
-from connectors.weekly_report import WEEK_SECONDS, collect_weekly_figures, format_report, weekly_figures
+from connectors.weekly_report import WEEK_SECONDS, format_report, weekly_figures
 
 UNTIL = 1_795_000_000.0  # a Monday morning in 2026 does not matter here: only the window does
 SINCE = UNTIL - WEEK_SECONDS
@@ -57,35 +52,3 @@ def test_the_report_reads_in_portuguese():
     assert "Relatório semanal" in text
     assert "Leads recebidos: 2" in text and "Qualificados: 1" in text
     assert "Taxa de conversão: 50,0%" in text
-
-
-def test_figures_come_from_the_redis_tracker_store(redis_port, prefix):
-    key_prefix = prefix.replace(":", "").replace("evo", "")  # Rasa wants an alphanumeric prefix
-    domain = Domain.from_path("domain.yml")
-    store = RedisTrackerStore(domain, host="127.0.0.1", port=redis_port, db=0, key_prefix=key_prefix)
-
-    def tracker(sender: str, events) -> DialogueStateTracker:
-        return DialogueStateTracker.from_events(sender, events, domain.slots)
-
-    async def body():
-        await store.save(tracker("5511900000001", [
-            ActionExecuted("action_listen", timestamp=INSIDE),
-            UserUttered("oi", {"name": "greet", "confidence": 1.0}, timestamp=INSIDE),
-            SlotSet("lead_status", "qualificado", timestamp=INSIDE + 10),
-            SlotSet("lead_class", "HOT", timestamp=INSIDE + 10),
-        ]))
-        await store.save(tracker("5511900000002", [
-            UserUttered("oi", {"name": "greet", "confidence": 1.0}, timestamp=BEFORE),
-            SlotSet("opted_out", True, timestamp=INSIDE),
-        ]))
-        await store.save(tracker("5511900000003", [
-            UserUttered("quero falar com alguém", {"name": "request_human", "confidence": 1.0}, timestamp=INSIDE),
-            SlotSet("lead_status", "atendimento_humano", timestamp=INSIDE),
-        ]))
-        return await collect_weekly_figures(store, until=UNTIL)
-
-    figures = asyncio.run(body())
-    assert figures.as_dict() == {
-        "since": SINCE, "until": UNTIL, "received": 2, "qualified": 1, "hot": 1,
-        "handed_to_humans": 1, "opted_out": 1, "conversion_rate": 0.5,
-    }

@@ -47,7 +47,7 @@ def _guard_display() -> None:
     """Some libraries put their own filters in front of ours while they load (Sanic) or show
     warnings from inside blocks with filters of their own; the display is the last gate."""
     show = warnings.showwarning
-    ours = Path(__file__).resolve().parents[1]
+    ours = Path(__file__).resolve().parents[1]  # the repository
     venv = ours / ".venv"
 
     def showwarning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
