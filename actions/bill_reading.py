@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -17,10 +17,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.bill import DEFAULT_MAX_BYTES, BillError, BillReading, read_bill
 from actions.bill_text import BillFacts
-from sdr.dialogue import QUALIFICATION_FORM
 from actions.media import MediaUnavailable, fetch_media
-from sdr.formatting import format_brl
 from observability import metrics
+from sdr.dialogue import QUALIFICATION_FORM
+from sdr.formatting import format_brl
 from whatsapp.turn_metadata import TurnMetadata
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _has_figures(facts: BillFacts) -> bool:
 
 
 class ActionReadBill(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_read_bill"
 
     async def run(
@@ -114,7 +114,7 @@ class ActionReadBill(Action):
 class ActionRejectBillReading(Action):
     """The lead said the reading is wrong: forget its figures, the form asks again."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_reject_bill_reading"
 
     async def run(

@@ -1,17 +1,17 @@
 """Turns that change who talks to the lead: handoff to a person, opt-out, fallback."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Text
+from typing import Any, Dict, List, Mapping
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, ReminderCancelled, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.transcription import please_type_message
 from sdr.dialogue import FALLBACK_INTENT
 from sdr.vocabulary import LeadStatus
 from whatsapp.turn_metadata import TurnMetadata
-from actions.transcription import please_type_message
 
 # Consecutive messages the assistant did not understand before a person takes over.
 FALLBACKS_BEFORE_HANDOFF = 2
@@ -30,14 +30,14 @@ def consecutive_fallbacks(events: List[Mapping[str, Any]]) -> int:
     return count
 
 
-def handoff_events() -> List[Dict[Text, Any]]:
+def handoff_events() -> List[Dict[str, Any]]:
     # ConversationPaused makes Rasa log the lead's messages without answering
     # them until a person gives the conversation back.
     return [SlotSet("lead_status", LeadStatus.HUMAN.value), ActiveLoop(None), ConversationPaused()]
 
 
 class ActionHandoff(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff"
 
     async def run(
@@ -48,7 +48,7 @@ class ActionHandoff(Action):
 
 
 class ActionFallback(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_fallback"
 
     async def run(
@@ -64,7 +64,7 @@ class ActionFallback(Action):
 class ActionOptOut(Action):
     """LGPD opt-out: confirm once, remember it, cancel everything proactive."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_opt_out"
 
     async def run(
@@ -83,7 +83,7 @@ class ActionOptOut(Action):
 class ActionOfferSimulation(Action):
     """After answering a question: invite an unqualified lead to the simulation."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_offer_simulation"
 
     async def run(
@@ -97,7 +97,7 @@ class ActionOfferSimulation(Action):
 class ActionAskToType(Action):
     """A voice note the assistant could not hear: ask, politely, for text."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_to_type"
 
     async def run(

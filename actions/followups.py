@@ -9,17 +9,15 @@ cold.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from sdr.dialogue import QUALIFICATION_FORM, REQUESTED_SLOT
-from sdr.formatting import format_brl
 from observability.privacy import mask_phone
-from sdr.vocabulary import LeadClass
+from sdr.dialogue import QUALIFICATION_FORM, REQUESTED_SLOT
 from sdr.followup_policy import (
     FINAL_ENTITY,
     STAGE_ENTITY,
@@ -27,6 +25,8 @@ from sdr.followup_policy import (
     blocked_reason,
     stage_sent_since_lead_wrote,
 )
+from sdr.formatting import format_brl
+from sdr.vocabulary import LeadClass
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def trigger_entities(latest_message: Dict[str, Any]) -> Dict[str, Any]:
 
 
 class ActionFollowUp(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_followup"
 
     async def run(
@@ -75,7 +75,9 @@ class ActionFollowUp(Action):
         conversation = mask_phone(tracker.sender_id)
         reason = blocked_reason(tracker.current_slot_values(), paused=tracker.is_paused())
         if stage < 1 or reason:
-            logger.info("followup.skipped conversation=%s stage=%s reason=%s", conversation, stage, reason or "no_stage")
+            logger.info(
+                "followup.skipped conversation=%s stage=%s reason=%s", conversation, stage, reason or "no_stage"
+            )
             return []
         if stage_sent_since_lead_wrote(tracker.events) >= stage:
             logger.info("followup.skipped conversation=%s stage=%d reason=already_sent", conversation, stage)

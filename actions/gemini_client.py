@@ -59,7 +59,9 @@ def breaker_for(settings: GeminiSettings) -> CircuitBreaker:
     with _breakers_lock:
         breaker = _breakers.get(key)
         if breaker is None:
-            breaker = _breakers[key] = CircuitBreaker(settings.breaker_failures, settings.breaker_reset_s, name="Gemini")
+            breaker = _breakers[key] = CircuitBreaker(
+                settings.breaker_failures, settings.breaker_reset_s, name="Gemini"
+            )
         return breaker
 
 

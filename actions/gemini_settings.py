@@ -81,7 +81,7 @@ class GeminiSettings:
     prompts_dir: Path = DEFAULT_PROMPTS_DIR
 
     @classmethod
-    def from_env(cls) -> "GeminiSettings":
+    def from_env(cls) -> GeminiSettings:
         return cls(
             api_key=os.environ.get(API_KEY_ENV) or None,
             model=os.environ.get(MODEL_ENV) or DEFAULT_MODEL,

@@ -2,20 +2,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from sdr.dialogue import LEAD_FACT_SLOTS
-from sdr.formatting import format_brl
 from actions.gemini_qualifier import conversation_from_events, qualify
 from actions.sales_team import notify_sales
+from observability import metrics
+from sdr.dialogue import LEAD_FACT_SLOTS
+from sdr.formatting import format_brl
 from sdr.scoring import LeadAssessment, assess_lead
 from sdr.vocabulary import LeadClass, LeadStatus
-from observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class ActionQualifyLead(Action):
     """Gemini reads the conversation when it is configured; otherwise, or when it
     fails, the rules of lead_scoring.yml give the same output."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_qualify_lead"
 
     async def run(

@@ -5,8 +5,8 @@ import logging
 import os
 from typing import Optional
 
-from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailable
 from observability.privacy import mask_phone
+from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailable
 from whatsapp.settings import EvolutionSettings, load_settings
 
 logger = logging.getLogger(__name__)

@@ -15,19 +15,19 @@ import os
 import time
 from typing import Any, Dict, List, Optional
 
-from redis.exceptions import RedisError
 from rasa_sdk.endpoint import create_app
+from redis.exceptions import RedisError
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.media import MediaUnavailable, fetch_media
 from actions.transcription import TranscriptionSettings, transcribe
-from whatsapp.settings import load_settings
-from whatsapp.store import ChannelStore
 from observability import metrics
 from observability.errors import init_error_reporting
 from observability.logs import REQUEST_ID_HEADER, configure_logging, request_id_from, set_request_id
+from whatsapp.settings import load_settings
+from whatsapp.store import ChannelStore
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def operations_blueprint() -> Blueprint:
     async def transcribe_voice_note(request: Request) -> HTTPResponse:
         body = request.json if isinstance(request.json, dict) else None
         message = body.get("message") if body else None
-        if not isinstance(message, dict) or not isinstance(body.get("reply_jid"), str) \
+        if body is None or not isinstance(message, dict) or not isinstance(body.get("reply_jid"), str) \
                 or not isinstance(message.get("message_id"), str):
             return response.json({"error": "expected {message: {message_id, media}, reply_jid}"}, status=400)
         return response.json(await voice_note_text(message, body["reply_jid"]))

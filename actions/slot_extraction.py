@@ -1,7 +1,7 @@
 """Slot filling: every user message is read for lead facts; the form asks for what is missing."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -50,18 +50,18 @@ class ValidateSlotMappings(ValidationAction):
 
     def validate_customer_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         dispatcher.utter_message(response="utter_nice_to_meet_you", customer_name=value)
         return {"customer_name": value}
 
     def validate_monthly_bill_brl(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         return {"monthly_bill_brl": _in_range(value, MIN_MONTHLY_BILL_BRL, MAX_MONTHLY_BILL_BRL, dispatcher)}
 
     def validate_monthly_kwh(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         return {"monthly_kwh": _in_range(value, MIN_MONTHLY_KWH, MAX_MONTHLY_KWH, dispatcher)}
 
 
@@ -82,16 +82,16 @@ def _in_range(
 class ValidateQualificationForm(FormValidationAction):
     """Decides what the form asks next; the facts themselves come from ValidateSlotMappings."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_qualification_form"
 
     async def required_slots(
         self,
-        domain_slots: List[Text],
+        domain_slots: List[str],
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> List[Text]:
+    ) -> List[str]:
         # A consumption in kWh answers the bill question as well as a value in R$.
         if tracker.get_slot("monthly_kwh") is not None and tracker.get_slot("monthly_bill_brl") is None:
             return ["monthly_kwh" if slot == "monthly_bill_brl" else slot for slot in domain_slots]

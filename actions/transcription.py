@@ -52,7 +52,7 @@ DEFAULT_MAX_SECONDS = 10 * 60
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 # The leads speak Brazilian Portuguese; naming it avoids misdetection on short notes.
 LANGUAGE = "pt"
-RESPONSE_FORMAT = "json"
+RESPONSE_FORMAT: Literal["json"] = "json"  # a Literal: the SDK overloads on it
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class TranscriptionSettings:
     max_bytes: int = DEFAULT_MAX_BYTES
 
     @classmethod
-    def from_env(cls) -> "TranscriptionSettings":
+    def from_env(cls) -> TranscriptionSettings:
         return cls(
             api_key=os.environ.get(API_KEY_ENV) or None,
             base_url=os.environ.get(BASE_URL_ENV) or None,
@@ -223,7 +223,7 @@ def _wav_seconds(audio: bytes) -> Optional[float]:
 
 def check_audio(
     audio: bytes, *, seconds: Optional[int], settings: TranscriptionSettings
-) -> "tuple[Optional[AudioFormat], Optional[TranscriptionResult]]":
+) -> tuple[Optional[AudioFormat], Optional[TranscriptionResult]]:
     """The local checks: (format, None) when the audio may be sent, else (None, failure)."""
     if not settings.api_key:
         return None, TranscriptionResult(reason="no_key", detail=f"{API_KEY_ENV} is not set")

@@ -222,7 +222,9 @@ async def evolution_conversations(
         received = 0
         for step, text in enumerate(SCRIPT):
             started = time.perf_counter()
-            async with session.post("/webhooks/evolution/webhook", data=webhook(phone, text), headers=HEADERS) as response:
+            async with session.post(
+                "/webhooks/evolution/webhook", data=webhook(phone, text), headers=HEADERS
+            ) as response:
                 response.raise_for_status()
             received += expected[(index, step)]
             deadline = time.monotonic() + REPLY_WAIT_S
@@ -358,7 +360,11 @@ def main() -> None:
             ["reply latency p50, ms", evo_stats["p50_ms"], rest_stats["p50_ms"]],
             ["reply latency p95, ms", evo_stats["p95_ms"], rest_stats["p95_ms"]],
             ["throughput, turns/s", f"{evo_tps:.1f}", f"{rest_tps:.1f}"],
-            ["ratio to REST", f"{ratio:.2f} (target >= {TARGETS['throughput_ratio']} {mark(ratio >= TARGETS['throughput_ratio'])})", "1.00"],
+            [
+                "ratio to REST",
+                f"{ratio:.2f} (target >= {TARGETS['throughput_ratio']} {mark(ratio >= TARGETS['throughput_ratio'])})",
+                "1.00",
+            ],
         ],
     ))
     path = write_results("channel", {

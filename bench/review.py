@@ -141,7 +141,9 @@ def main() -> None:
         finally:
             redis_process.stop()
 
-    rows = [[label, stats["p50_ms"], stats["p95_ms"], stats["mean_ms"], stats["count"]] for label, stats in figures.items()]
+    rows = [
+        [label, stats["p50_ms"], stats["p95_ms"], stats["mean_ms"], stats["count"]] for label, stats in figures.items()
+    ]
     print()
     print(format_table(["route (10,000 conversations)", "p50 ms", "p95 ms", "mean ms", "requests"], rows))
     print()

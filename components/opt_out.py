@@ -7,7 +7,7 @@ and before the FallbackClassifier.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -34,11 +34,11 @@ class OptOutKeywordClassifier(GraphComponent):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "OptOutKeywordClassifier":
+    ) -> OptOutKeywordClassifier:
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:

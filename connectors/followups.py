@@ -25,21 +25,21 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from rasa.core.channels.channel import OutputChannel
 from redis.exceptions import RedisError
 
-from sdr.dialogue import FOLLOWUP_INTENT
-from sdr.clock import Clock
+from connectors.followup_store import FollowUpStore, PlannedFollowUp
+from connectors.weekly_report import collect_weekly_figures, format_report
+from observability.metrics import FOLLOWUPS, WEEKLY_REPORTS_SENT
 from observability.privacy import mask_phone
-from whatsapp.settings import EvolutionSettings
-from whatsapp.store import ChannelStore
+from sdr.clock import Clock
+from sdr.dialogue import FOLLOWUP_INTENT
 from sdr.followup_policy import (
     FINAL_ENTITY,
     STAGE_ENTITY,
     blocked_reason,
     stage_sent_since_lead_wrote,
 )
-from connectors.followup_store import FollowUpStore, PlannedFollowUp
 from sdr.schedule_rules import BusinessHours, ScheduleConfigError, WeeklySlot, parse_delays
-from connectors.weekly_report import collect_weekly_figures, format_report
-from observability.metrics import FOLLOWUPS, WEEKLY_REPORTS_SENT
+from whatsapp.settings import EvolutionSettings
+from whatsapp.store import ChannelStore
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class ProactiveSettings:
     lease_seconds: float
 
     @classmethod
-    def from_channel(cls, settings: EvolutionSettings) -> "ProactiveSettings":
+    def from_channel(cls, settings: EvolutionSettings) -> ProactiveSettings:
         """Parsed once at start-up: a schedule that cannot be understood stops the server."""
         delays = parse_delays(settings.followup_delays)
         if list(delays) != sorted(set(delays)):
@@ -170,7 +170,10 @@ class ProactiveScheduler:
             logger.info("followup.deferred conversation=%s stage=%d until=%.0f",
                         mask_phone(conversation_id), planned.stage, opening)
             return
-        if await self.channel_store.inbox(conversation_id) or await self.channel_store.human_is_talking(conversation_id):
+        if (
+            await self.channel_store.inbox(conversation_id)
+            or await self.channel_store.human_is_talking(conversation_id)
+        ):
             # The lead's own message is about to be answered, or a person is talking.
             await self.followups.finish(planned)
             FOLLOWUPS.labels(outcome="cancelled").inc()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from typing import Any, Dict, Iterable, List, Mapping
-
 from zoneinfo import ZoneInfo
 
 from sdr.followup_policy import is_lead_message

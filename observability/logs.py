@@ -71,11 +71,11 @@ def get_request_id() -> Optional[str]:
     return _request_id.get()
 
 
-def set_request_id(value: Optional[str]) -> contextvars.Token:
+def set_request_id(value: Optional[str]) -> contextvars.Token[Optional[str]]:
     return _request_id.set(value)
 
 
-def reset_request_id(token: contextvars.Token) -> None:
+def reset_request_id(token: contextvars.Token[Optional[str]]) -> None:
     _request_id.reset(token)
 
 

@@ -35,8 +35,13 @@ def _share_values_between_workers() -> None:
         directory = tempfile.mkdtemp(prefix="aisdr-metrics-")
         os.environ[MULTIPROC_DIR_ENV] = directory
         main_pid = os.getpid()
-        # Only the process that made it removes it (forked workers inherit atexit).
-        atexit.register(lambda: os.getpid() == main_pid and shutil.rmtree(directory, ignore_errors=True))
+
+        def remove_directory() -> None:
+            # Only the process that made it removes it (forked workers inherit atexit).
+            if os.getpid() == main_pid:
+                shutil.rmtree(directory, ignore_errors=True)
+
+        atexit.register(remove_directory)
 
 
 _share_values_between_workers()
@@ -133,6 +138,7 @@ def render() -> Tuple[bytes, str]:
     worker processes, the sum over all of them."""
     if os.environ.get(MULTIPROC_DIR_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        # prometheus_client leaves MultiProcessCollector.__init__ unannotated.
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

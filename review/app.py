@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
-from whatsapp.store import ChannelStore
+from observability.privacy import mask_phone
 from review import leads
 from review.auth import Sessions
 from review.filters import REVIEW_STATUSES
@@ -28,8 +28,8 @@ from review.settings import ReviewSettings
 from review.state import ReviewState
 from review.takeover import Takeover
 from review.web import require_login
-from observability.privacy import mask_phone
 from sdr.vocabulary import LeadClass, LeadStatus
+from whatsapp.store import ChannelStore
 
 __all__ = ["create_app"]
 

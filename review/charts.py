@@ -47,8 +47,8 @@ def histogram_svg(counts: Sequence[int], width: int = 720, height: int = 220) ->
     plot_h = height - top - bottom
     peak = max(counts)
     bar = (width - left) / len(counts)
-    parts: List[str] = [f'<svg class="chart" role="img" aria-label="Histograma de confiança" viewBox="0 0 {width} {height}" '
-                        f'xmlns="http://www.w3.org/2000/svg">']
+    parts: List[str] = [f'<svg class="chart" role="img" aria-label="Histograma de confiança" '
+                        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
     parts.append(f'<text x="4" y="{top + 8}" class="axis">{peak}</text>')
     for i, count in enumerate(counts):
         h = plot_h * count / peak

@@ -14,7 +14,14 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import yaml
 
 from review.nlu_inbox import (
-    NLU_REVIEW_FILE, NluItem, Verdict, examples_in, known_examples, merge, new_examples, render_nlu_yaml,
+    NLU_REVIEW_FILE,
+    NluItem,
+    Verdict,
+    examples_in,
+    known_examples,
+    merge,
+    new_examples,
+    render_nlu_yaml,
     trainable_intents,
 )
 

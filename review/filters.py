@@ -33,7 +33,7 @@ class InboxFilter:
     q: str = ""
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> "InboxFilter":
+    def from_args(cls, args: Mapping[str, str]) -> InboxFilter:
         return cls(**{f.name: str(args.get(f.name) or "").strip()[:200] for f in fields(cls)})
 
     def query(self) -> str:
@@ -72,7 +72,7 @@ class Prepared:
     text: str
 
     @classmethod
-    def of(cls, wanted: InboxFilter) -> "Prepared":
+    def of(cls, wanted: InboxFilter) -> Prepared:
         start = _day_start(wanted.date_from) if wanted.date_from else None
         end = _day_start(wanted.date_to) if wanted.date_to else None
         low, high = _number(wanted.conf_min), _number(wanted.conf_max)
@@ -100,10 +100,12 @@ def predicates(
         tests.append(lambda s: review_statuses.get(s.sender_id, "new") == w.review)
     if w.tag:
         tests.append(lambda s: w.tag in tags.get(s.sender_id, ()))
-    if f.start is not None:
-        tests.append(lambda s: s.last_activity >= f.start)
-    if f.end is not None:
-        tests.append(lambda s: s.first_activity < f.end)
+    # Locals, not f's attributes: mypy keeps the None checks for them inside the lambdas.
+    start, end = f.start, f.end
+    if start is not None:
+        tests.append(lambda s: s.last_activity >= start)
+    if end is not None:
+        tests.append(lambda s: s.first_activity < end)
     if w.fallback:
         tests.append(lambda s: s.fallbacks > 0)
     if w.low:
@@ -112,8 +114,8 @@ def predicates(
         tests.append(lambda s: w.intent in s.intents)
     if w.action:
         tests.append(lambda s: w.action in s.actions)
-    if f.low is not None:
-        low, high = f.low, f.high
+    low, high = f.low, f.high
+    if low is not None and high is not None:  # Prepared.of sets both or neither
         if low <= 0.0:  # "some message at or below high" is a test of the lowest one
             tests.append(lambda s: s.min_confidence is not None and s.min_confidence <= high)
         else:
@@ -125,7 +127,7 @@ def predicates(
 
 def matches(
     summary: ConversationSummary,
-    wanted: "InboxFilter | Prepared",
+    wanted: InboxFilter | Prepared,
     review_status: str,
     tags: Sequence[str],
     low_threshold: float,

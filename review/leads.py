@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from review.filters import LOCAL_TZ
 from observability.privacy import mask_phone
-from sdr.vocabulary import STATUSES_QUALIFIED, STATUSES_QUALIFYING_OR_LATER, LeadClass
+from review.filters import LOCAL_TZ
 from review.tracker_parse import ConversationSummary
+from sdr.vocabulary import STATUSES_QUALIFIED, STATUSES_QUALIFYING_OR_LATER, LeadClass
 
 # (key, label) of the leads table, in order; every one is sortable.
 COLUMNS: Tuple[Tuple[str, str], ...] = (

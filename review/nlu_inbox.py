@@ -34,7 +34,7 @@ class NluItem:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "NluItem":
+    def from_dict(cls, data: Mapping[str, Any]) -> NluItem:
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
 
@@ -70,7 +70,9 @@ def examples_in(data: Any) -> Dict[str, List[str]]:
     found: Dict[str, List[str]] = {}
     for block in (data or {}).get("nlu", []) if isinstance(data, dict) else []:
         if isinstance(block, dict) and "intent" in block and isinstance(block.get("examples"), str):
-            lines = [line.strip()[2:].strip() for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+            lines = [
+                line.strip()[2:].strip() for line in block["examples"].splitlines() if line.strip().startswith("- ")
+            ]
             found.setdefault(str(block["intent"]), []).extend(lines)
     return found
 
@@ -132,7 +134,7 @@ def new_examples(
         verdict = verdicts.get(item.id)
         intent = decided_intent(item, verdict) if verdict else None
         key = normalise(item.text)
-        if intent not in allowed_intents or not key or key in seen:
+        if intent is None or intent not in allowed_intents or not key or key in seen:
             continue
         seen.add(key)
         added.setdefault(intent, []).append(clean_example(item.text))

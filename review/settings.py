@@ -36,7 +36,7 @@ class ReviewSettings:
     secure_cookies: bool = False
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "ReviewSettings":
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> ReviewSettings:
         token = env.get("REVIEW_TOKEN", "")
         if not token:
             raise ConfigError("REVIEW_TOKEN is not set: the review UI refuses to start without a login secret")

@@ -20,12 +20,12 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import httpx
 
+from observability.privacy import mask_phone
+from review.settings import ReviewSettings
+from review.tracker_parse import current_slots, last_status_before_human
+from sdr.vocabulary import INITIAL_LEAD_STATUS, LeadStatus
 from whatsapp.client import EvolutionClient
 from whatsapp.store import ChannelStore
-from review.settings import ReviewSettings
-from observability.privacy import mask_phone
-from sdr.vocabulary import INITIAL_LEAD_STATUS, LeadStatus
-from review.tracker_parse import current_slots, last_status_before_human
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,9 @@ class Takeover:
                                        self.settings.evolution_instance, max_retries=1) as client:
                 sent = await client.send_text(jid, text)
         except Exception as error:  # EvolutionError, EvolutionUnavailable, transport errors
-            logger.warning("review.operator_send_failed sender=%s error=%s", mask_phone(sender_id), type(error).__name__)
+            logger.warning(
+                "review.operator_send_failed sender=%s error=%s", mask_phone(sender_id), type(error).__name__
+            )
             raise TakeoverError("a Evolution API não aceitou a mensagem") from error
         message_id = ((sent or {}).get("key") or {}).get("id") if isinstance(sent, dict) else None
         metadata: Dict[str, Any] = {"review": {"operator": True}}

@@ -11,8 +11,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from review.text import normalise
 from sdr.dialogue import LEAD_PROFILE_SLOTS
-from whatsapp.turn_metadata import TurnMetadata
 from sdr.vocabulary import INITIAL_LEAD_STATUS, LeadStatus
+from whatsapp.turn_metadata import TurnMetadata
 
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset({"action_fallback", "action_default_fallback"})
@@ -61,7 +61,7 @@ class ConversationSummary:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ConversationSummary":
+    def from_dict(cls, data: Mapping[str, Any]) -> ConversationSummary:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         summary = cls(**known)
         summary.status_history = [tuple(x) for x in summary.status_history]  # type: ignore[misc]
@@ -128,7 +128,8 @@ def summarise(sender_id: str, events: Sequence[Mapping[str, Any]], fingerprint: 
                 summary.fallbacks += 1
         elif kind == "slot":
             slot, value = event.get("name"), event.get("value")
-            slots[slot] = value
+            if isinstance(slot, str):
+                slots[slot] = value
             if slot == "lead_status" and isinstance(value, str):
                 summary.status_history.append((timestamp, value))
             elif slot == "lead_class" and isinstance(value, str):
@@ -167,7 +168,7 @@ class Entry:
     intent: Optional[str] = None
     confidence: Optional[float] = None
     entities: List[Mapping[str, Any]] = field(default_factory=list)
-    ranking: List[Tuple[str, float]] = field(default_factory=list)
+    ranking: List[Tuple[Optional[str], float]] = field(default_factory=list)  # a nameless intent: None
     media: List[Dict[str, Any]] = field(default_factory=list)
     message_ids: List[str] = field(default_factory=list)
     buttons: List[str] = field(default_factory=list)
@@ -201,8 +202,8 @@ def _media_of(event: Mapping[str, Any]) -> List[Dict[str, Any]]:
 
 
 def _message_ids(event: Mapping[str, Any]) -> List[str]:
-    ids = [m.get("message_id") for m in evolution_messages(event)]
-    ids = [i for i in ids if isinstance(i, str)]
+    candidates = [m.get("message_id") for m in evolution_messages(event)]
+    ids = [i for i in candidates if isinstance(i, str)]
     if not ids and isinstance(event.get("message_id"), str) and event.get("input_channel") == "evolution":
         ids = [event["message_id"]]
     return ids
@@ -242,7 +243,7 @@ def attach_sent_ids(entries: List[Entry], sent: Sequence[Mapping[str, Any]]) -> 
         covered, index = 0, start
         while index < len(sent) and matches(index, wanted) and covered < len(wanted):
             entry.message_ids.append(str(sent[index].get("id")))
-            covered += len(texts[index])
+            covered += len(texts[index] or "")  # never None here: matches() saw a text
             index += 1
         position = index
 
@@ -277,7 +278,9 @@ def transcript(events: Sequence[Mapping[str, Any]]) -> List[Entry]:
             reading_bill = False
         elif kind == "bot":
             data = event.get("data") or {}
-            buttons = [str(b.get("title") or b.get("payload")) for b in data.get("buttons") or [] if isinstance(b, Mapping)]
+            buttons = [
+                str(b.get("title") or b.get("payload")) for b in data.get("buttons") or [] if isinstance(b, Mapping)
+            ]
             entries.append(Entry("operator" if is_operator_message(event) else "bot", index, timestamp,
                                  text=str(event.get("text") or ""), buttons=buttons,
                                  message_ids=_bot_message_ids(event)))

@@ -61,10 +61,11 @@ def done(request: Request, to: str, status: int = 200, error: Optional[str] = No
     if request.headers.get("x-csrf-token") or wants_json(request):
         body = {"ok": error is None, **({"error": error} if error else {}), **extra}
         return response.json(body, status=status if error else 200)
-    if error or notice:
+    message = {"error": error} if error else {"notice": notice} if notice else None
+    if message:
         path, _, anchor = to.partition("#")
         separator = "&" if "?" in path else "?"
-        to = path + separator + urlencode({"error": error} if error else {"notice": notice}) + (f"#{anchor}" if anchor else "")
+        to = path + separator + urlencode(message) + (f"#{anchor}" if anchor else "")
     return response.redirect(to, status=303)
 
 

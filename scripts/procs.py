@@ -131,9 +131,9 @@ def start_redis(log_dir: Path, port: int = 0) -> RedisProcess:
         try:
             client.ping()
             return RedisProcess(process, "127.0.0.1", port)
-        except redis.ConnectionError:
+        except redis.ConnectionError as error:
             if time.monotonic() > deadline or process.poll() is not None:
-                raise StartupError("redis-server did not start")
+                raise StartupError("redis-server did not start") from error
             time.sleep(0.1)
 
 

@@ -26,7 +26,7 @@ class Clock:
             logger.warning("clock.offset_file_in_use: proactive jobs follow %s, not the system clock", offset_file)
 
     @classmethod
-    def from_env(cls) -> "Clock":
+    def from_env(cls) -> Clock:
         return cls(os.environ.get(OFFSET_FILE_ENV) or None)
 
     def now(self) -> float:

@@ -11,7 +11,7 @@ question given early is kept. Two rules keep it from guessing:
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Union
 
 from sdr import parsing
 from sdr.vocabulary import LeadStatus
@@ -50,7 +50,7 @@ def extract_lead_facts(
     if state:
         found["state"] = state
 
-    readers = {
+    readers: Dict[str, Callable[[], Union[str, bool, None]]] = {
         "property_type": lambda: parsing.parse_property_type(text),
         "is_owner": lambda: parsing.parse_ownership(text, requested=asked("is_owner")),
         "is_decision_maker": lambda: parsing.parse_decision_maker(

@@ -43,7 +43,7 @@ class RedisSettings:
         check_key_prefix(self.key_prefix)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "RedisSettings":
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> RedisSettings:
         return cls(
             host=environ.get("REDIS_HOST") or "localhost",
             port=int(number(environ, "REDIS_PORT", 6379, minimum=1, integer=True)),

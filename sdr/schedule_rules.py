@@ -70,7 +70,7 @@ class BusinessHours:
     tz: ZoneInfo
 
     @classmethod
-    def parse(cls, text: str, tz_name: str) -> "BusinessHours":
+    def parse(cls, text: str, tz_name: str) -> BusinessHours:
         bounds = (text or "").split("-")
         if len(bounds) != 2:
             raise ScheduleConfigError(f"{text!r} is not a window like 09:00-20:00")
@@ -110,7 +110,7 @@ class WeeklySlot:
     tz: ZoneInfo
 
     @classmethod
-    def parse(cls, text: str, tz_name: str) -> "WeeklySlot":
+    def parse(cls, text: str, tz_name: str) -> WeeklySlot:
         parts = (text or "").split()
         if len(parts) != 2 or parts[0].lower()[:3] not in WEEKDAYS:
             raise ScheduleConfigError(f"{text!r} is not a weekly slot like 'mon 09:00'")

@@ -30,7 +30,7 @@ class ScoringRules:
     rooftop_savings_rate: float
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "ScoringRules":
+    def from_dict(cls, raw: Mapping[str, Any]) -> ScoringRules:
         points = dict(raw["points"])
         bill_tiers = sorted(points.pop("bill"), key=lambda tier: -tier["min"])
         classes = sorted(raw["classes"], key=lambda klass: -klass["min"])

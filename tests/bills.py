@@ -356,7 +356,8 @@ def _header(page: Page, spec: BillSpec, *, y: float, banner: bool) -> float:
     else:
         page.text(12, y + 8, spec.wording.utility, 16, bold=True, colour=colour)
         page.text(12, y + 13.5, "Nota Fiscal / Conta de Energia Elétrica", 8)
-    cnpj = f"CNPJ {spec.customer_code[:2]}.{spec.customer_code[2:5]}.{spec.customer_code[5:8]}/0001-{spec.installation[-2:]}"
+    code = spec.customer_code
+    cnpj = f"CNPJ {code[:2]}.{code[2:5]}.{code[5:8]}/0001-{spec.installation[-2:]}"
     page.text(12, y + 21, cnpj, 6.5, colour=GREY)
     page.text(12, y + 24.5, spec.style.head_office, 6.5, colour=GREY)
     return y + 32

@@ -18,8 +18,6 @@ from scripts.library_warnings import silence_library_deprecations  # noqa: E402
 # The libraries' import-time deprecation walls, raised once while collecting, under the filters
 # (pyproject.toml's filterwarnings covers what tests raise later).
 silence_library_deprecations()
-import sanic_cors  # noqa: E402,F401
-
 import subprocess  # noqa: E402
 import uuid
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from typing import Iterator
 
 import pytest
 import redis
+import sanic_cors  # noqa: E402,F401
 
 from scripts.procs import (
     SHIPPED_SANIC_WORKERS,
@@ -80,7 +79,7 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("server-logs")
 
 
-def launch_redis(directory: Path, port: int = 0) -> "tuple[subprocess.Popen, RedisInfo]":
+def launch_redis(directory: Path, port: int = 0) -> tuple[subprocess.Popen, RedisInfo]:
     """A private redis-server on loopback; nothing kept on disk."""
     try:
         redis_process = start_redis(directory, port)

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import collections
 import base64
 import binascii
+import collections
 import json
 import logging
 import mimetypes

@@ -69,7 +69,7 @@ class BackgroundServer:
         self._loop = self._thread = None
         self._runner = self._site = None
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         self.start()
         return self
 

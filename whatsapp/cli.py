@@ -43,7 +43,7 @@ def masked(stored: Any) -> Any:
     return stored
 
 
-async def setup_webhook(settings: EvolutionSettings, public_url: str) -> Dict[str, Any]:
+async def setup_webhook(settings: EvolutionSettings, public_url: str) -> Optional[Dict[str, Any]]:
     async with EvolutionClient(settings.evolution_url, settings.api_key or "", settings.instance) as client:
         await client.set_webhook(
             webhook_url(public_url), events=EVENTS, headers=webhook_headers(settings), base64=True

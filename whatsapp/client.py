@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from types import TracebackType
-from typing import Any, Mapping, Optional, Sequence, Type
+from typing import Any, Mapping, Optional, Sequence, Type, cast
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -148,7 +148,7 @@ class EvolutionClient:
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def __aenter__(self) -> "EvolutionClient":
+    async def __aenter__(self) -> EvolutionClient:
         return self
 
     async def __aexit__(
@@ -199,7 +199,7 @@ class EvolutionClient:
         body: dict[str, Any] = {"number": number, "text": text}
         put_if_set(body, delay=delay_ms, quoted=plain(quoted), linkPreview=link_preview)
         logger.debug("sendText to %s (%d chars)", mask_phone(number), len(text))
-        return await self._request(
+        return await self._request_object(
             "POST", "/message/sendText/{instance}", body, idempotent=False, blocking_delay_ms=delay_ms
         )
 
@@ -236,7 +236,7 @@ class EvolutionClient:
             quoted=plain(quoted),
         )
         logger.debug("sendMedia %s to %s", mediatype, mask_phone(number))
-        return await self._request(
+        return await self._request_object(
             "POST", "/message/sendMedia/{instance}", body, idempotent=False, blocking_delay_ms=delay_ms
         )
 
@@ -254,7 +254,7 @@ class EvolutionClient:
         body: dict[str, Any] = {"number": number, "audio": audio}
         put_if_set(body, delay=delay_ms, encoding=encoding)
         logger.debug("sendWhatsAppAudio to %s", mask_phone(number))
-        return await self._request(
+        return await self._request_object(
             "POST",
             "/message/sendWhatsAppAudio/{instance}",
             body,
@@ -288,7 +288,7 @@ class EvolutionClient:
         check_delay(delay_ms)
         body = {"number": number, "presence": presence, "delay": delay_ms}
         logger.debug("sendPresence %s to %s for %d ms", presence, mask_phone(number), delay_ms)
-        return await self._request(
+        return await self._request_object(
             "POST", "/chat/sendPresence/{instance}", body, idempotent=True, blocking_delay_ms=delay_ms
         )
 
@@ -304,7 +304,7 @@ class EvolutionClient:
                 "markMessageAsRead with an @lid JID is ignored by Evolution (%s)", mask_phone(remote_jid)
             )
         body = {"readMessages": [{"remoteJid": remote_jid, "fromMe": from_me, "id": message_id}]}
-        return await self._request("POST", "/chat/markMessageAsRead/{instance}", body, idempotent=True)
+        return await self._request_object("POST", "/chat/markMessageAsRead/{instance}", body, idempotent=True)
 
     async def get_base64_from_media_message(
         self, message_data: Mapping[str, Any], *, convert_to_mp4: bool = False
@@ -315,13 +315,13 @@ class EvolutionClient:
         database) or ``{"key": {"id": ...}}``. Returns ``{mediaType, fileName, mimetype, base64, ...}``.
         """
         body = {"message": dict(message_data), "convertToMp4": convert_to_mp4}
-        return await self._request(
+        return await self._request_object(
             "POST", "/chat/getBase64FromMediaMessage/{instance}", body, idempotent=True
         )
 
     async def fetch_profile_picture_url(self, number: str) -> dict[str, Any]:
         """``POST /chat/fetchProfilePictureUrl`` → ``{"wuid", "profilePictureUrl" (or None)}``."""
-        return await self._request(
+        return await self._request_object(
             "POST", "/chat/fetchProfilePictureUrl/{instance}", {"number": number}, idempotent=True
         )
 
@@ -333,7 +333,7 @@ class EvolutionClient:
         ``probe``: one attempt, made even while the circuit breaker is open (a health
         check is how a quiet worker learns that Evolution is back); its outcome counts.
         """
-        return await self._request(
+        return await self._request_object(
             "GET", "/instance/connectionState/{instance}", None, idempotent=True, probe=probe
         )
 
@@ -365,11 +365,13 @@ class EvolutionClient:
         }
         if headers is not None:
             webhook["headers"] = dict(headers)
-        return await self._request("POST", "/webhook/set/{instance}", {"webhook": webhook}, idempotent=True)
+        return await self._request_object("POST", "/webhook/set/{instance}", {"webhook": webhook}, idempotent=True)
 
     async def find_webhook(self) -> Optional[dict[str, Any]]:
         """``GET /webhook/find`` → the stored webhook row, or None when there is none."""
-        return await self._request("GET", "/webhook/find/{instance}", None, idempotent=True)
+        # Evolution answers the row (a JSON object) or null; cast as in _request_object.
+        answer = await self._request("GET", "/webhook/find/{instance}", None, idempotent=True)
+        return cast(Optional[dict[str, Any]], answer)
 
     # ----------------------------------------------------------------- transport
 
@@ -390,6 +392,26 @@ class EvolutionClient:
         return await self._send(
             method, path, body, idempotent=idempotent, blocking_delay_ms=blocking_delay_ms, probe=probe
         )
+
+    async def _request_object(
+        self,
+        method: str,
+        path_template: str,
+        body: Optional[Mapping[str, Any]],
+        *,
+        idempotent: bool,
+        blocking_delay_ms: Optional[int] = None,
+        probe: bool = False,
+    ) -> dict[str, Any]:
+        """``_request`` for the endpoints whose reference documents a JSON object as the answer.
+
+        A cast, not a check: the answer is passed on as it came (validating it here would change
+        what callers see on a malformed answer); the type records the API's contract.
+        """
+        answer = await self._request(
+            method, path_template, body, idempotent=idempotent, blocking_delay_ms=blocking_delay_ms, probe=probe
+        )
+        return cast(dict[str, Any], answer)
 
     async def _send(
         self,

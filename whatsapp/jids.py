@@ -28,7 +28,7 @@ _JID_SYNTAX = re.compile(
 )
 _PHONE_SERVERS = frozenset({"s.whatsapp.net", "c.us", "hosted"})
 _LID_SERVERS = frozenset({"lid", "hosted.lid"})
-_USER_SYNTAX_BY_SERVER: Dict[str, "re.Pattern[str]"] = {
+_USER_SYNTAX_BY_SERVER: Dict[str, re.Pattern[str]] = {
     "s.whatsapp.net": re.compile(r"[0-9]{5,20}", re.ASCII),
     "c.us": re.compile(r"[0-9]{5,20}", re.ASCII),
     "hosted": re.compile(r"[0-9]{5,20}", re.ASCII),

@@ -94,7 +94,8 @@ def _contact(value: Any) -> Optional[Dict[str, Any]]:
     if not isinstance(value, Mapping):
         return None
     vcard = value.get("vcard")
-    full_name, phones = (None, ())
+    full_name: Optional[str] = None
+    phones: Tuple[str, ...] = ()
     if isinstance(vcard, str) and len(vcard) <= MAX_TEXT_CHARS:
         full_name, phones = _vcard_fields(vcard)
     name = short_text(value.get("displayName"), MAX_LABEL_CHARS) or full_name

@@ -24,11 +24,11 @@ class BatchedScript:
         self._client = client
         self._script: AsyncScript = client.register_script(script)
         self._pending: List[Call] = []
-        self._flush: Optional["asyncio.Task[None]"] = None
-        self._in_flight: Set["asyncio.Task[None]"] = set()  # the loop keeps only weak references
+        self._flush: Optional[asyncio.Task[None]] = None
+        self._in_flight: Set[asyncio.Task[None]] = set()  # the loop keeps only weak references
 
     async def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        future: "asyncio.Future[Any]" = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((keys, args, future))
         if self._flush is None:
             # The task's first step runs after the coroutines already scheduled in
@@ -64,7 +64,7 @@ class BatchedScript:
         async with self._client.pipeline(transaction=False) as pipe:
             for keys, args, _ in batch:
                 pipe.evalsha(self._script.sha, len(keys), *keys, *args)
-            results = await pipe.execute(raise_on_error=False)
+            results: List[Any] = await pipe.execute(raise_on_error=False)
         # After a SCRIPT FLUSH or a Redis restart the script is gone: the calls
         # that found it missing run again one by one, which loads it.
         for index, result in enumerate(results):

@@ -70,5 +70,6 @@ def maybe_delivered_after_status(status: int, *, idempotent: bool) -> bool:
 
 def backoff_delay_s(attempt: int, *, base_s: float, max_s: float, rng: random.Random) -> float:
     """The wait before retry number ``attempt + 1`` (``attempt`` counts from 0)."""
-    exponential = min(max_s, base_s * (2**attempt))
+    # Annotated: mypy types int ** int as Any (a negative exponent would give a float).
+    exponential: float = min(max_s, base_s * (2**attempt))
     return exponential * rng.uniform(1.0 - JITTER_FRACTION, 1.0)

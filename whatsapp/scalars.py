@@ -87,7 +87,10 @@ def is_number(value: Any) -> bool:
 def _long_value(value: Mapping[str, Any]) -> Optional[int]:
     # protobufjs Long: two signed 32-bit halves, `unsigned` telling how to read `high`.
     low, high = value.get("low"), value.get("high")
-    if not all(isinstance(half, int) and not isinstance(half, bool) for half in (low, high)):
+    # Spelled out (not all(...)) so that mypy narrows both halves to int.
+    if not (
+        isinstance(low, int) and not isinstance(low, bool) and isinstance(high, int) and not isinstance(high, bool)
+    ):
         return None
     if not (-(2**31) <= low < 2**32 and -(2**31) <= high < 2**32):
         return None

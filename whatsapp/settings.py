@@ -150,5 +150,5 @@ def load_settings(
             except ValueError:
                 raise ConfigError(f"{env_name or name} must be like {default!r}, got {raw!r}") from None
     settings = EvolutionSettings(**values)
-    settings.redis  # a key prefix Rasa's tracker store would ignore stops the channel here
+    _ = settings.redis  # built for its checks: a key prefix Rasa's tracker store would ignore stops the channel here
     return settings

@@ -90,7 +90,7 @@ class ChannelStore:
     @classmethod
     def connect(
         cls, *, host: str, port: int, db: int, password: Optional[str], prefix: str
-    ) -> "ChannelStore":
+    ) -> ChannelStore:
         redis = RedisSettings(host=host, port=port, db=db, password=password)
         return cls(redis.async_client(), prefix)
 
@@ -103,7 +103,7 @@ class ChannelStore:
         self, *, instance: str, message_id: str, sender_id: str, reply_jid: str,
         record: Dict[str, Any], due_at: float, dedupe_ttl: int, now: Optional[float] = None,
         max_per_minute: Optional[int] = None, max_per_hour: Optional[int] = None,
-    ) -> "Admission":
+    ) -> Admission:
         """Records a message for its conversation, unless it was seen before or its
         sender is over a rate limit (a rate-limited message counts as seen)."""
         now = time.time() if now is None else now
@@ -118,7 +118,10 @@ class ChannelStore:
         return Admission(status, int(per_minute), int(per_hour))
 
     async def due_senders(self, now: float, limit: int = 100) -> List[str]:
-        return await self.redis.zrangebyscore(self.key("due"), "-inf", now, start=0, num=limit)
+        # redis-py types replies as Any; the channel's client decodes them to str
+        # (RedisSettings.async_client), so the annotations below state what arrives.
+        senders: List[str] = await self.redis.zrangebyscore(self.key("due"), "-inf", now, start=0, num=limit)
+        return senders
 
     async def next_due_at(self) -> Optional[float]:
         first = await self.redis.zrange(self.key("due"), 0, 0, withscores=True)
@@ -170,7 +173,8 @@ class ChannelStore:
         await self._release(keys=[self.key("lock", sender_id)], args=[owner])
 
     async def reply_jid(self, sender_id: str) -> Optional[str]:
-        return await self.redis.get(self.key("jid", sender_id))
+        jid: Optional[str] = await self.redis.get(self.key("jid", sender_id))
+        return jid
 
     async def remember_jid(self, sender_id: str, jid: str) -> None:
         await self.redis.set(self.key("jid", sender_id), jid, ex=JID_TTL_SECONDS)
@@ -195,7 +199,8 @@ class ChannelStore:
 
     async def media(self, message_id: str) -> Optional[str]:
         """The base64 Evolution put in the webhook, while it is kept (24 h)."""
-        return await self.redis.get(self.key("media", message_id))
+        base64_data: Optional[str] = await self.redis.get(self.key("media", message_id))
+        return base64_data
 
     # --- rate limit and takeover ------------------------------------------------
 
@@ -253,7 +258,8 @@ class ChannelStore:
         return [json.loads(raw) for raw in await self.redis.lrange(self.key("sent", conversation_id), 0, -1)]
 
     async def receipts(self, message_id: str) -> Dict[str, str]:
-        return await self.redis.hgetall(self.key("receipt", message_id))
+        statuses: Dict[str, str] = await self.redis.hgetall(self.key("receipt", message_id))
+        return statuses
 
     async def record_connection(self, state: str, reason: Optional[int], at: float) -> None:
         await self.redis.hset(

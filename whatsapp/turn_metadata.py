@@ -54,7 +54,7 @@ class TurnMetadata:
     messages: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
 
     @classmethod
-    def read(cls, metadata: Any) -> "TurnMetadata":
+    def read(cls, metadata: Any) -> TurnMetadata:
         """From a user message's (or a tracker user event's) ``metadata``; empty when absent."""
         channel = metadata.get(METADATA_KEY) if isinstance(metadata, Mapping) else None
         if not isinstance(channel, Mapping):
@@ -68,7 +68,7 @@ class TurnMetadata:
         )
 
     @classmethod
-    def of(cls, message: Optional[Mapping[str, Any]]) -> "TurnMetadata":
+    def of(cls, message: Optional[Mapping[str, Any]]) -> TurnMetadata:
         """From a latest_message / user event dict (its ``metadata`` key)."""
         return cls.read((message or {}).get("metadata"))
 

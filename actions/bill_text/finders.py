@@ -85,7 +85,8 @@ def find_dates(line: Line) -> list[Found[str]]:
     for m in DATE_RE.finditer(line.raw):
         if not has_real_digit(m.group(0)):
             continue
-        parts = tuple(ocr_digits(g) for g in m.groups())
+        day, month, year = (ocr_digits(g) for g in m.groups())  # DATE_RE's three groups
+        parts = (day, month, year)
         date = _date(*parts) or _date_with_zero_repaired(parts)
         if date is not None:
             found.append((m.start(), m.end(), date))

@@ -118,7 +118,7 @@ def _places(lines: Sequence[Line], holder_line: Optional[int]) -> list[_Place]:
 
 def _places_in_line(line: Line) -> list[tuple[Optional[str], str]]:
     """(city, UF) pairs written "Campinas - SP", "CAMPINAS/SP", "30130-000 BELO HORIZONTE MG"."""
-    out = []
+    out: list[tuple[Optional[str], str]] = []
     for m in _UF_AFTER_CITY.finditer(line.raw):
         before = line.raw[:m.start()]
         piece = re.split(r"\s[-–]\s|[,;:/()|]|\d+|\s{3,}|\bCEP\b|\bcep\b", before)[-1].strip(" -.")

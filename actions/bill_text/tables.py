@@ -7,7 +7,7 @@ YAML 1.1 reads an unquoted ``no``, ``on`` or ``off`` as a boolean, and a word li
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ __all__ = ["DATA_DIR", "int_map", "load_table", "str_list", "str_map"]
 DATA_DIR = Path(__file__).resolve().parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_table(name: str) -> Mapping[str, Any]:
     """The top-level mapping of ``actions/bill_text/<name>``."""
     path = DATA_DIR / name

@@ -63,7 +63,7 @@ GROUP_BY_STATE: Mapping[str, Mapping[str, str]] = _load_brands()
 
 def _utility_key(text: str) -> str:
     """Folded text with OCR look-alikes merged and punctuation dropped, for name lookup."""
-    merged = fold(text).translate(str.maketrans({"0": "o", "1": "i", "l": "i", "|": "i", "!": "i", "5": "s"}))
+    merged = fold(text).translate(str.maketrans("01l|!5", "oiiiis"))
     return " " + re.sub(r"[^a-z0-9]+", " ", merged).strip() + " "
 
 

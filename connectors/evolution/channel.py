@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from dataclasses import asdict
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from redis.exceptions import RedisError
@@ -28,7 +28,13 @@ from connectors.followup_store import FollowUpStore
 from connectors.followups import ProactiveScheduler, ProactiveSettings
 from observability import metrics
 from observability.errors import init_error_reporting
-from observability.logs import REQUEST_ID_HEADER, adopt_process_logging, get_request_id, request_context, request_id_from
+from observability.logs import (
+    REQUEST_ID_HEADER,
+    adopt_process_logging,
+    get_request_id,
+    request_context,
+    request_id_from,
+)
 from observability.privacy import mask_phone
 from sdr.clock import Clock
 from whatsapp.client import EvolutionClient
@@ -95,11 +101,11 @@ class EvolutionInput(InputChannel):
     """Receives Evolution's webhooks (see the module docstring)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL_NAME
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "EvolutionInput":
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> EvolutionInput:
         adopt_process_logging()  # LOG_FORMAT=json: JSON lines from here on (see observability.logs)
         init_error_reporting("rasa")
         return cls(load_settings(credentials))
@@ -306,6 +312,9 @@ class EvolutionInput(InputChannel):
 
     async def _on_upsert(self, envelope: Envelope) -> HTTPResponse:
         result = envelope.upsert
+        if result is None:
+            # parse_webhook_body sets it on every messages.upsert envelope (the only kind routed here).
+            raise RuntimeError("messages.upsert envelope without its parsed message")
         if isinstance(result, Ignored):
             logger.debug("evolution.message_ignored reason=%s", result.reason)
             return _ok("ignored", reason=result.reason)

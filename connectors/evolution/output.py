@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import time
-from typing import Any, Dict, List, Mapping, Optional, Text
+from typing import Any, Dict, List, Mapping, Optional
 
 from rasa.core.channels.channel import OutputChannel
 from redis.exceptions import RedisError
@@ -35,7 +35,7 @@ class EvolutionOutput(OutputChannel):
     """Sends the assistant's messages to one WhatsApp chat through Evolution."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL_NAME
 
     def __init__(
@@ -53,7 +53,7 @@ class EvolutionOutput(OutputChannel):
         self.quoted = quoted
         self._quote_pending = settings.quote_replies and quoted is not None
 
-    async def _jid(self, recipient_id: Text) -> str:
+    async def _jid(self, recipient_id: str) -> str:
         if self.reply_jid:
             return self.reply_jid
         if "@" in recipient_id:  # already a JID (a group, for the weekly report)
@@ -70,7 +70,7 @@ class EvolutionOutput(OutputChannel):
         self._quote_pending = False
         return self.quoted
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         jid = await self._jid(recipient_id)
         for chunk in split_text(text, self.settings.max_text_chars):
             call: Dict[str, Any] = {"number": jid, "text": chunk}
@@ -87,7 +87,7 @@ class EvolutionOutput(OutputChannel):
             await deliver(self.client, self.store, "send_text", call, conversation_id=recipient_id)
 
     async def send_text_with_buttons(
-        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
         # WhatsApp-Web (Baileys) no longer renders buttons: offer numbered options
         # and remember them, so "1" or the option's text maps back to its payload.
@@ -97,10 +97,10 @@ class EvolutionOutput(OutputChannel):
             logger.warning("evolution.buttons_not_stored")
         await self.send_text_message(recipient_id, render_buttons(text, buttons))
 
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send_media(recipient_id, image, "image/jpeg", kwargs.get("text"))
 
-    async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:
+    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
         if isinstance(attachment, dict):
             url = attachment.get("url") or attachment.get("payload", {}).get("src")
             mimetype = attachment.get("mimetype") or attachment.get("type")
@@ -113,7 +113,7 @@ class EvolutionOutput(OutputChannel):
         await self.send_text_message(recipient_id, str(attachment))
 
     async def _send_media(
-        self, recipient_id: Text, url: str, mimetype: Optional[str], caption: Optional[str]
+        self, recipient_id: str, url: str, mimetype: Optional[str], caption: Optional[str]
     ) -> None:
         jid = await self._jid(recipient_id)
         file_name = media_file_name(url, mimetype)
@@ -129,7 +129,7 @@ class EvolutionOutput(OutputChannel):
             call["caption"] = caption
         await deliver(self.client, self.store, "send_media", call)
 
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
         custom = json_message.get(CHANNEL_NAME) if isinstance(json_message, dict) else None
         if not isinstance(custom, dict) or not custom.get("endpoint"):
             logger.warning("evolution.custom_json_ignored: expected {'evolution': {'endpoint', 'body'}}")

@@ -36,7 +36,8 @@ async def nlu_api(request: Request) -> HTTPResponse:
     data = await nlu_data(request)
     return response.json({
         "total": data["total"], "page": data["page"], "pages": data["pages"],
-        "items": [{**i.as_dict(), "verdict": (data["verdicts"].get(i.id).__dict__ if i.id in data["verdicts"] else None)}
+        "items": [{**i.as_dict(),
+                   "verdict": (data["verdicts"].get(i.id).__dict__ if i.id in data["verdicts"] else None)}
                   for i in data["items"]],
     })
 

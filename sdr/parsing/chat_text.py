@@ -67,7 +67,7 @@ def squeezed_set(phrases: Iterable[str]) -> frozenset[str]:
     return frozenset(squeezed_phrase(p) for p in phrases)
 
 
-def search(pattern: str, text: str) -> Optional[re.Match]:
+def search(pattern: str, text: str) -> Optional[re.Match[str]]:
     return re.search(rf"\b(?:{pattern})\b", text)
 
 

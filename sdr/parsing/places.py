@@ -73,13 +73,13 @@ def parse_location(text: str, *, requested: bool) -> Location:
     text = unicodedata.normalize("NFC", text)
     words = _place_words(text)
     mentions = _scan_places(text, words, requested=requested, states_only=False)
-    cities = [m for m in mentions if m.city]
+    cities = [(m, m.city) for m in mentions if m.city]  # the City beside its mention: typed as present
     states = [m for m in mentions if m.uf]
     if cities:
-        city = cities[0]
+        city, known = cities[0]
         explicit = next((m.uf for m in states if _binds_to(words, city, m)), None)
-        only_uf = city.city.ufs[0] if len(city.city.ufs) == 1 else None
-        return Location(city.city.name, explicit or only_uf)
+        only_uf = known.ufs[0] if len(known.ufs) == 1 else None
+        return Location(known.name, explicit or only_uf)
     if requested:
         guessed = _unknown_place(text, words)
         if guessed is not None:

@@ -68,7 +68,7 @@ def parse_property_type(text: str) -> Optional[str]:
     return None
 
 
-def _not_about_the_property(normalized: str, match: re.Match) -> bool:
+def _not_about_the_property(normalized: str, match: re.Match[str]) -> bool:
     """ "a empresa de voces" is about us; "to em casa" means "at home"."""
     before = normalized[:match.start()].split()[-1:]
     after = normalized[match.end():].split()[:2]

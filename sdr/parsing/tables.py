@@ -7,7 +7,7 @@ Every accessor checks the shape of what it returns: YAML 1.1 reads an unquoted `
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ __all__ = ["int_map", "load_table", "phrase_tuples", "str_map", "word_list", "wo
 TABLES_DIR = Path(__file__).parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_table(name: str) -> Mapping[str, Any]:
     """The top-level mapping of ``sdr/parsing/<name>``; parsed once per process."""
     path = TABLES_DIR / name

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from actions.bill_text import BillFacts
 from sdr.formatting import format_brl
 from tests import evolution_samples as samples
-from actions.bill_text import BillFacts
 from tests.bills import generate_bill, not_a_bill_image, random_spec
 from tests.conftest import SALES_WHATSAPP_NUMBER
 from tests.integration.whatsapp import REPLY_WAIT_S, WhatsAppLead

@@ -64,4 +64,6 @@ def test_uvloop_accepts_a_burst_of_queued_connections_in_a_few_iterations():
         iterations = loop.run_until_complete(loop_iterations_to_accept_queued_connections())
     finally:
         loop.close()
-    assert iterations <= 5, f"uvloop {uvloop.__version__} took {iterations} loop iterations to accept {QUEUED_CONNECTIONS}"
+    assert iterations <= 5, (
+        f"uvloop {uvloop.__version__} took {iterations} loop iterations to accept {QUEUED_CONNECTIONS}"
+    )

@@ -10,9 +10,9 @@ from typing import Dict, Optional
 
 import pytest
 
-from whatsapp.cli import EVENTS, WEBHOOK_PATH
 from tests.conftest import EVOLUTION_API_KEY, EVOLUTION_INSTANCE
 from tests.fake_evolution import FakeEvolution
+from whatsapp.cli import EVENTS, WEBHOOK_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = EVOLUTION_API_KEY

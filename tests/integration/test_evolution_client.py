@@ -14,13 +14,13 @@ import httpx
 import pytest
 
 from sdr.breaker import BreakerState, CircuitBreaker
+from tests.fake_evolution import FakeEvolution
 from whatsapp.client import (
     EvolutionClient,
     EvolutionError,
     EvolutionUnavailable,
 )
 from whatsapp.outbound import build_quoted
-from tests.fake_evolution import FakeEvolution
 
 NUMBER = "5511987654321"
 JID = f"{NUMBER}@s.whatsapp.net"

@@ -12,7 +12,6 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import pytest
 
-from whatsapp.turn_metadata import build as turn_metadata
 from connectors.evolution import (
     EvolutionInput,
     EvolutionOutput,
@@ -20,14 +19,15 @@ from connectors.evolution import (
     inbox_record,
     user_text_for,
 )
-from whatsapp.client import EvolutionClient
-from whatsapp.payload import parse_upsert
-from whatsapp.settings import EvolutionSettings, load_settings
-from whatsapp.store import ChannelStore
-from whatsapp.outbound import build_quoted
 from tests import evolution_samples as samples
 from tests.conftest import EVOLUTION_API_KEY, EVOLUTION_INSTANCE
 from tests.fake_evolution import FakeEvolution
+from whatsapp.client import EvolutionClient
+from whatsapp.outbound import build_quoted
+from whatsapp.payload import parse_upsert
+from whatsapp.settings import EvolutionSettings, load_settings
+from whatsapp.store import ChannelStore
+from whatsapp.turn_metadata import build as turn_metadata
 
 API_KEY = EVOLUTION_API_KEY
 INSTANCE = EVOLUTION_INSTANCE
@@ -366,7 +366,8 @@ def test_custom_json_reaches_the_given_endpoint_with_number_defaulted(run, fake)
 def test_custom_json_keeps_an_explicit_number(run, fake):
     async def body(h: Harness):
         await h.output().send_custom_json(
-            SENDER, {"evolution": {"endpoint": "/message/sendPoll/{instance}", "body": {**POLL, "number": "5511000000001"}}}
+            SENDER,
+            {"evolution": {"endpoint": "/message/sendPoll/{instance}", "body": {**POLL, "number": "5511000000001"}}},
         )
 
     run(body)
@@ -474,7 +475,9 @@ def test_validation_error_is_logged_and_not_queued_and_later_replies_still_go(ru
     async def body(h: Harness):
         output = h.output()
         bad_poll = {"name": "Sem opções"}  # no values, no selectableCount: 400
-        await output.send_custom_json(SENDER, {"evolution": {"endpoint": "/message/sendPoll/{instance}", "body": bad_poll}})
+        await output.send_custom_json(
+            SENDER, {"evolution": {"endpoint": "/message/sendPoll/{instance}", "body": bad_poll}}
+        )
         await output.send_text_message(SENDER, "depois do erro")
         return await h.store.outbox_size()
 

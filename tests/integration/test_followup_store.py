@@ -7,8 +7,8 @@ from typing import Any, Awaitable, Callable
 import pytest
 from redis import asyncio as aioredis
 
-from whatsapp.store import ChannelStore
 from connectors.followup_store import FollowUpStore
+from whatsapp.store import ChannelStore
 
 LEAD = "5511987654321"
 OTHER = "5521912345678"
@@ -104,7 +104,9 @@ def test_cancel_and_defer(run):
 
 def test_a_job_runs_once_per_occurrence_across_servers(run):
     async def body(one, two):
-        results = await asyncio.gather(*[(one, two)[i % 2].run_once("weekly_report", "2026-11-23", 60) for i in range(10)])
+        results = await asyncio.gather(
+            *[(one, two)[i % 2].run_once("weekly_report", "2026-11-23", 60) for i in range(10)]
+        )
         assert results.count(True) == 1
         assert await one.run_once("weekly_report", "2026-11-30", 60)
     run(body)

@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from actions import gemini_qualifier as gq
-from sdr.dialogue import LEAD_FACT_SLOTS
 from actions.gemini_qualifier import (
     GeminiSettings,
     InvalidOutput,
@@ -18,6 +17,7 @@ from actions.gemini_qualifier import (
     qualify,
 )
 from sdr.breaker import CircuitBreaker
+from sdr.dialogue import LEAD_FACT_SLOTS
 from sdr.scoring import assess_lead, load_rules
 from tests.fake_gemini import FakeGemini
 

@@ -12,7 +12,6 @@ import json
 import logging
 from typing import Any, Awaitable, Callable, Dict, List
 
-import pytest
 from rasa.core.channels.channel import UserMessage
 
 from connectors.evolution.output import drain_outbox

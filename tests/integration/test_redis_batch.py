@@ -9,8 +9,8 @@ import pytest
 import redis
 from redis import asyncio as aioredis
 
-from whatsapp.redis_batch import BatchedScript
 from scripts.procs import free_port
+from whatsapp.redis_batch import BatchedScript
 
 # Appends ARGV[1] to the list KEYS[1] and returns the list's length: the
 # results show the order in which Redis ran the calls.

@@ -61,7 +61,7 @@ NOT_AUDIO = {
     "png": b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
     "pdf": b"%PDF-1.7\n" + b"\x00" * 64,
     "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 64,
-    "text": "minha conta vem 450".encode(),
+    "text": b"minha conta vem 450",
     "aac_adts": b"\xff\xf1\x50\x80" + b"\x00" * 64,  # frame sync but layer 00: AAC, not MP3
     "zip": b"PK\x03\x04" + b"\x00" * 64,
 }

@@ -103,8 +103,9 @@ def seeded(rasa_server, fake_evolution) -> SeededConversations:
     fallback.say(SeededConversations.gibberish)
     fallback.say(SeededConversations.odd)
 
-    from tests.bills import generate_bill, random_spec
     import random
+
+    from tests.bills import generate_bill, random_spec
 
     lead = WhatsAppLead(rasa_server.url, fake_evolution)
     lead.say("oi")

@@ -27,7 +27,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 def chromium_path() -> str:
     """Debian's chromium; installed here if it is missing and apt-get may run (as `make setup` does)."""
     found = shutil.which("chromium")
-    if found is None and shutil.which("apt-get") and hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0:
+    if (
+        found is None and shutil.which("apt-get")
+        and hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0
+    ):
         subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
                        capture_output=True)
         found = shutil.which("chromium")

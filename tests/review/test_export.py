@@ -9,10 +9,10 @@ import subprocess
 import pytest
 import yaml
 
-from scripts.procs import BIN, MODEL, ROOT
-from scripts.validate_data import problems, responses_sent_by_code
 from review.nlu_inbox import examples_in, known_examples
 from review.text import normalise
+from scripts.procs import BIN, MODEL, ROOT
+from scripts.validate_data import problems, responses_sent_by_code
 
 pytestmark = pytest.mark.integration
 

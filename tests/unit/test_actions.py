@@ -11,9 +11,9 @@ from actions.conversation import (
     ActionOptOut,
     consecutive_fallbacks,
 )
-from sdr.formatting import format_brl
 from actions.qualification import ActionQualifyLead
 from actions.slot_extraction import ValidateQualificationForm, ValidateSlotMappings
+from sdr.formatting import format_brl
 from tests.unit.trackers import DOMAIN, make_tracker, user_event
 
 
@@ -40,7 +40,9 @@ def test_qualify_lead_sets_score_class_status_and_tells_a_hot_lead_a_consultant_
         "is_decision_maker": True, "timeline": "30_dias", "property_type": "comercial",
     })
     messages, events = run(ActionQualifyLead(), tracker)
-    assert slot_events(events) == {"lead_score": 28 + 20 + 20 + 12 + 10, "lead_class": "HOT", "lead_status": "qualificado"}
+    assert slot_events(events) == {
+        "lead_score": 28 + 20 + 20 + 12 + 10, "lead_class": "HOT", "lead_status": "qualificado"
+    }
     assert "R$ 510,00" in messages[0]["text"]
     assert messages[1]["response"] == "utter_qualified_hot"
     assert messages[1]["customer_name"] == "Ana"

@@ -44,10 +44,14 @@ def test_rejecting_the_reading_forgets_its_figures():
     assert dispatcher.messages[0]["response"] == "utter_bill_reading_rejected"
 
 
-@pytest.mark.parametrize("reason, words", [("too_long", "longo"), ("server_error", "por escrito"), (None, "por escrito")])
+@pytest.mark.parametrize(
+    "reason, words", [("too_long", "longo"), ("server_error", "por escrito"), (None, "por escrito")]
+)
 def test_a_voice_note_that_could_not_be_heard_gets_a_polite_request_to_type(reason, words):
     tracker = make_tracker(intent="voice_note_unreadable")
-    tracker.latest_message["metadata"] = {"evolution": {"messages": [{"kind": "audio", "transcript_unavailable": reason}]}}
+    tracker.latest_message["metadata"] = {
+        "evolution": {"messages": [{"kind": "audio", "transcript_unavailable": reason}]}
+    }
     dispatcher = CollectingDispatcher()
     asyncio.run(ActionAskToType().run(dispatcher, tracker, DOMAIN))
     assert words in dispatcher.messages[0]["text"]

@@ -8,26 +8,6 @@ from typing import Any, Dict, Optional
 
 import pytest
 
-from whatsapp.payload import (
-    MAX_ID_LENGTH,
-    MAX_JSON_DEPTH,
-    MAX_TEXT_CHARS,
-    ConnectionUpdate,
-    Envelope,
-    Ignored,
-    InboundMessage,
-    MediaRef,
-    OwnMessage,
-    PayloadError,
-    ReceiptUpdate,
-    decode_json,
-    inline_base64,
-    normalize_event_name,
-    parse_connection_update,
-    parse_receipt,
-    parse_upsert,
-    parse_webhook_body,
-)
 from tests import evolution_samples as samples
 from tests.evolution_samples import (
     AUDIO_BASE64,
@@ -48,6 +28,26 @@ from tests.evolution_samples import (
     wrapped,
 )
 from tests.hostile_webhooks import DEFAULT_BODY_LIMIT, HOSTILE_BODIES, HostileBody
+from whatsapp.payload import (
+    MAX_ID_LENGTH,
+    MAX_JSON_DEPTH,
+    MAX_TEXT_CHARS,
+    ConnectionUpdate,
+    Envelope,
+    Ignored,
+    InboundMessage,
+    MediaRef,
+    OwnMessage,
+    PayloadError,
+    ReceiptUpdate,
+    decode_json,
+    inline_base64,
+    normalize_event_name,
+    parse_connection_update,
+    parse_receipt,
+    parse_upsert,
+    parse_webhook_body,
+)
 
 
 def inbound(message: Dict[str, Any], **kwargs: Any) -> InboundMessage:
@@ -99,7 +99,7 @@ def test_decode_json_reads_a_real_body():
 
 
 def test_decode_json_keeps_non_ascii_text():
-    assert decode_json('{"t":"Olá, orçamento ☀️"}'.encode("utf-8")) == {"t": "Olá, orçamento ☀️"}
+    assert decode_json('{"t":"Olá, orçamento ☀️"}'.encode()) == {"t": "Olá, orçamento ☀️"}
 
 
 def test_decode_json_accepts_paired_surrogate_escapes():

@@ -1,7 +1,7 @@
 """load_settings: defaults, credentials.yml tunables with coercion, environment for secrets and addresses."""
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import FrozenInstanceError, fields
 from pathlib import Path
 
 import pytest
@@ -226,7 +226,7 @@ def test_redis_prefix_is_under_the_key_prefix():
 
 def test_settings_are_immutable():
     settings = load_settings({}, environ={})
-    with pytest.raises(Exception):
+    with pytest.raises(FrozenInstanceError):
         settings.instance = "x"  # type: ignore[misc]
 
 

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from whatsapp.settings import load_settings
 from connectors.followups import ProactiveSettings
 from sdr.schedule_rules import (
     BusinessHours,
@@ -15,6 +14,7 @@ from sdr.schedule_rules import (
     parse_delays,
     parse_duration,
 )
+from whatsapp.settings import load_settings
 
 SP = ZoneInfo("America/Sao_Paulo")
 

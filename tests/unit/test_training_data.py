@@ -1,8 +1,6 @@
 """The data, the domain and the code agree on names; the NLU test set stays held out."""
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from pathlib import Path
 from typing import Dict, List

@@ -37,7 +37,8 @@ def test_each_conversation_counts_once_per_figure():
         [user(INSIDE), user(INSIDE + 60, "inform")],
     ]
     figures = weekly_figures(conversations, SINCE, UNTIL)
-    assert (figures.received, figures.qualified, figures.hot, figures.handed_to_humans, figures.opted_out) == (3, 1, 1, 1, 1)
+    counts = (figures.received, figures.qualified, figures.hot, figures.handed_to_humans, figures.opted_out)
+    assert counts == (3, 1, 1, 1, 1)
     assert round(figures.conversion_rate, 4) == round(1 / 3, 4)
 
 
