@@ -6,6 +6,7 @@ import os
 from typing import Optional
 
 from observability.privacy import mask_phone
+from sdr.vocabulary import LeadSource
 from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailable
 from whatsapp.settings import EvolutionSettings, load_settings
 
@@ -22,12 +23,25 @@ def format_phone(sender_id: str) -> str:
     return f"+{sender_id}"
 
 
-def hot_lead_message(name: Optional[str], sender_id: str, summary: str) -> str:
-    return f"🔥 Lead quente: {name or 'sem nome'}\n{summary}\nContato: {format_phone(sender_id)}"
+def source_line(source: Optional[str], campaign: Optional[str]) -> Optional[str]:
+    """Which ad brought the lead, as the sales team reads it."""
+    if source != LeadSource.CTWA_AD:
+        return None
+    return f"Origem: anúncio \"{campaign}\"" if campaign else "Origem: anúncio de WhatsApp"
+
+
+def hot_lead_message(
+    name: Optional[str], sender_id: str, summary: str,
+    source: Optional[str] = None, campaign: Optional[str] = None,
+) -> str:
+    lines = [f"🔥 Lead quente: {name or 'sem nome'}", summary, source_line(source, campaign),
+             f"Contato: {format_phone(sender_id)}"]
+    return "\n".join(line for line in lines if line)
 
 
 async def notify_sales(
-    name: Optional[str], sender_id: str, summary: str, settings: Optional[EvolutionSettings] = None
+    name: Optional[str], sender_id: str, summary: str, settings: Optional[EvolutionSettings] = None,
+    *, source: Optional[str] = None, campaign: Optional[str] = None,
 ) -> bool:
     """True when the message reached Evolution; never raises (the lead's turn goes on)."""
     to = os.environ.get(SALES_NUMBER_ENV)
@@ -40,7 +54,7 @@ async def notify_sales(
         return False
     try:
         async with EvolutionClient(settings.evolution_url, settings.api_key, settings.instance) as client:
-            await client.send_text(to, hot_lead_message(name, sender_id, summary))
+            await client.send_text(to, hot_lead_message(name, sender_id, summary, source, campaign))
     except (EvolutionError, EvolutionUnavailable, ValueError) as error:
         logger.error("sales.not_notified lead=%s error=%s", mask_phone(sender_id), type(error).__name__)
         return False

@@ -19,7 +19,8 @@ from sdr.dialogue import (
     user_text,
 )
 from sdr.lead_facts import extract_lead_facts
-from sdr.vocabulary import MAX_MONTHLY_BILL_BRL, MAX_MONTHLY_KWH
+from sdr.vocabulary import MAX_MONTHLY_BILL_BRL, MAX_MONTHLY_KWH, LeadSource
+from whatsapp.turn_metadata import TurnMetadata
 
 # Plausible monthly bills; outside this range the lead most likely mistyped.
 MIN_MONTHLY_BILL_BRL = 30.0
@@ -30,6 +31,18 @@ def _asked_slot(tracker: Tracker) -> Optional[str]:
     if tracker.active_loop_name != QUALIFICATION_FORM:
         return None
     return tracker.get_slot(REQUESTED_SLOT)
+
+
+def lead_source_updates(tracker: Tracker) -> Dict[str, Any]:
+    """Where the lead came from, read once, from the first message (the channel's metadata):
+    a click-to-WhatsApp ad names its campaign; anything else is organic. Never overwritten."""
+    if tracker.get_slot("lead_source") is not None:
+        return {}
+    referral = TurnMetadata.of(tracker.latest_message).referral
+    if referral is None:
+        return {"lead_source": LeadSource.ORGANIC.value}
+    return {"lead_source": LeadSource.CTWA_AD.value,
+            "lead_campaign": referral.get("title") or referral.get("source_id")}
 
 
 class ValidateSlotMappings(ValidationAction):
@@ -46,6 +59,7 @@ class ValidateSlotMappings(ValidationAction):
             requested_slot=_asked_slot(tracker) if is_answer else None,
             current=tracker.current_slot_values(),
         )
+        updates.update(lead_source_updates(tracker))
         return [SlotSet(slot, value) for slot, value in updates.items()]
 
     def validate_customer_name(

@@ -7,13 +7,13 @@ the tracker store (the conversations themselves, no separate bookkeeping).
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping
 from zoneinfo import ZoneInfo
 
 from sdr.followup_policy import is_lead_message
 from sdr.schedule_rules import local_date
-from sdr.vocabulary import LeadClass, LeadStatus
+from sdr.vocabulary import LeadClass, LeadSource, LeadStatus
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,10 @@ class WeeklyFigures:
     hot: int = 0  # lead_class became HOT
     handed_to_humans: int = 0  # lead_status became atendimento_humano
     opted_out: int = 0  # opted_out became true
+    # Per lead_source ("ctwa_ad", "organic", "unknown" before 0.7): received, qualified, hot.
+    by_source: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    # Leads received per ad campaign (lead_campaign of click-to-WhatsApp leads).
+    by_campaign: Dict[str, int] = field(default_factory=dict)
 
     @property
     def conversion_rate(self) -> float:
@@ -62,12 +66,53 @@ def conversation_figures(events: Iterable[Mapping[str, Any]], since: float, unti
     return counted
 
 
+UNKNOWN_SOURCE = "unknown"  # conversations from before lead sources were recorded
+SOURCE_FIGURES = ("received", "qualified", "hot")
+
+
+def conversation_source(events: Iterable[Mapping[str, Any]]) -> tuple[str, Any]:
+    """(lead_source, lead_campaign) as the conversation recorded them."""
+    slots = {e.get("name"): e.get("value") for e in events
+             if e.get("event") == "slot" and e.get("name") in ("lead_source", "lead_campaign")}
+    return str(slots.get("lead_source") or UNKNOWN_SOURCE), slots.get("lead_campaign")
+
+
 def weekly_figures(conversations: Iterable[Iterable[Mapping[str, Any]]], since: float, until: float) -> WeeklyFigures:
     totals = {"received": 0, "qualified": 0, "hot": 0, "handed_to_humans": 0, "opted_out": 0}
-    for events in conversations:
-        for name, counts in conversation_figures(events, since, until).items():
+    by_source: Dict[str, Dict[str, int]] = {}
+    by_campaign: Dict[str, int] = {}
+    for conversation in conversations:
+        events = list(conversation)
+        counted = conversation_figures(events, since, until)
+        for name, counts in counted.items():
             totals[name] += int(counts)
-    return WeeklyFigures(since=since, until=until, **totals)
+        if not any(counted[name] for name in SOURCE_FIGURES):
+            continue
+        source, campaign = conversation_source(events)
+        row = by_source.setdefault(source, dict.fromkeys(SOURCE_FIGURES, 0))
+        for name in SOURCE_FIGURES:
+            row[name] += int(counted[name])
+        if counted["received"] and source == LeadSource.CTWA_AD and campaign:
+            by_campaign[str(campaign)] = by_campaign.get(str(campaign), 0) + 1
+    return WeeklyFigures(since=since, until=until, by_source=by_source, by_campaign=by_campaign, **totals)
+
+
+SOURCE_LABELS = {LeadSource.CTWA_AD.value: "Anúncios (clique para WhatsApp)",
+                 LeadSource.ORGANIC.value: "Orgânico", UNKNOWN_SOURCE: "Origem não registrada"}
+TOP_CAMPAIGNS = 5
+
+
+def _source_lines(figures: WeeklyFigures) -> List[str]:
+    if not figures.by_source:
+        return []
+    lines = ["", "Por origem:"]
+    for source in sorted(figures.by_source, key=lambda s: -figures.by_source[s]["received"]):
+        row = figures.by_source[source]
+        lines.append(f"• {SOURCE_LABELS.get(source, source)}: {row['received']} recebidos, "
+                     f"{row['qualified']} qualificados, {row['hot']} quentes")
+    for campaign, count in sorted(figures.by_campaign.items(), key=lambda item: -item[1])[:TOP_CAMPAIGNS]:
+        lines.append(f"   – {campaign}: {count}")
+    return lines
 
 
 def format_report(figures: WeeklyFigures, tz: ZoneInfo) -> str:
@@ -81,6 +126,7 @@ def format_report(figures: WeeklyFigures, tz: ZoneInfo) -> str:
         f"Encaminhados a atendimento humano: {figures.handed_to_humans}",
         f"Descadastrados (opt-out): {figures.opted_out}",
         f"Taxa de conversão: {rate}%",
+        *_source_lines(figures),
     ])
 
 

@@ -28,7 +28,7 @@ from review.settings import ReviewSettings
 from review.state import ReviewState
 from review.takeover import Takeover
 from review.web import require_login
-from sdr.vocabulary import LeadClass, LeadStatus
+from sdr.vocabulary import LeadClass, LeadSource, LeadStatus
 from whatsapp.store import ChannelStore
 
 __all__ = ["create_app"]
@@ -50,6 +50,7 @@ SECURITY_HEADERS = {
 STATUS_LABELS = {"new": "nova", "reviewed": "revisada", "saved": "para depois"}
 LEAD_CLASSES = tuple(member.value for member in LeadClass)
 LEAD_STATUSES = tuple(member.value for member in LeadStatus)
+LEAD_SOURCES = {LeadSource.CTWA_AD.value: "anúncio", LeadSource.ORGANIC.value: "orgânico"}
 
 
 def templates() -> Environment:
@@ -61,6 +62,7 @@ def templates() -> Environment:
     env.filters["yesno"] = leads.bool_label
     env.filters["urlpart"] = lambda v: quote(str(v), safe="")
     env.globals.update(status_labels=STATUS_LABELS, lead_classes=LEAD_CLASSES, lead_statuses=LEAD_STATUSES,
+                       lead_sources=LEAD_SOURCES,
                        review_statuses=REVIEW_STATUSES)
     return env
 

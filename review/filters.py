@@ -22,6 +22,7 @@ class InboxFilter:
     date_to: str = ""
     lead_class: str = ""
     lead_status: str = ""
+    source: str = ""  # lead_source: ctwa_ad | organic
     intent: str = ""
     action: str = ""
     conf_min: str = ""
@@ -96,6 +97,8 @@ def predicates(
         tests.append(lambda s: s.lead_class == w.lead_class)
     if w.lead_status:
         tests.append(lambda s: s.lead_status == w.lead_status)
+    if w.source:
+        tests.append(lambda s: s.lead.get("lead_source") == w.source)
     if w.review:
         tests.append(lambda s: review_statuses.get(s.sender_id, "new") == w.review)
     if w.tag:

@@ -19,7 +19,8 @@ COLUMNS: Tuple[Tuple[str, str], ...] = (
     ("utility", "Distribuidora"), ("city", "Cidade"), ("state", "UF"), ("property_type", "Imóvel"),
     ("is_owner", "Proprietário"), ("roof_type", "Telhado"), ("is_decision_maker", "Decisor"),
     ("timeline", "Prazo"), ("financing_interest", "Financiamento"), ("lead_score", "Score"),
-    ("lead_class", "Classe"), ("lead_status", "Status"), ("last_activity", "Última atividade"),
+    ("lead_class", "Classe"), ("lead_status", "Status"), ("lead_source", "Origem"),
+    ("lead_campaign", "Campanha"), ("last_activity", "Última atividade"),
 )
 COLUMN_KEYS = tuple(key for key, _ in COLUMNS)
 QUALIFYING_OR_LATER = STATUSES_QUALIFYING_OR_LATER

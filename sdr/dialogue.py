@@ -25,7 +25,7 @@ LEAD_FACT_SLOTS = (
 LEAD_PROFILE_SLOTS = (
     "customer_name", "monthly_bill_brl", "monthly_kwh", "utility", "city", "state", "property_type",
     "is_owner", "roof_type", "is_decision_maker", "timeline", "financing_interest",
-    "lead_score", "lead_class", "lead_status", "opted_out",
+    "lead_score", "lead_class", "lead_status", "opted_out", "lead_source", "lead_campaign",
 )
 
 # Side questions a lead may ask at any time, with the response that answers

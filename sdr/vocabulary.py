@@ -14,6 +14,7 @@ __all__ = [
     "MAX_MONTHLY_BILL_BRL",
     "MAX_MONTHLY_KWH",
     "LeadClass",
+    "LeadSource",
     "LeadStatus",
     "PropertyType",
     "RoofType",
@@ -56,6 +57,13 @@ class LeadClass(str, enum.Enum):
     WARM = "WARM"
     COLD = "COLD"
     UNQUALIFIED = "UNQUALIFIED"
+
+
+class LeadSource(str, enum.Enum):
+    """Slot ``lead_source``: what brought the lead to WhatsApp."""
+
+    CTWA_AD = "ctwa_ad"  # a Meta click-to-WhatsApp ad
+    ORGANIC = "organic"
 
 
 class PropertyType(str, enum.Enum):

@@ -16,7 +16,12 @@ from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailabl
 from whatsapp.settings import EvolutionSettings, load_settings
 
 WEBHOOK_PATH = "/webhooks/evolution/webhook"
-EVENTS = ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "MESSAGES_EDITED", "CONNECTION_UPDATE"]
+# The contacts, chats and group-participants events may show a contact's LID beside its
+# phone: the channel learns the LID -> phone map from them (connectors/evolution/channel.py).
+EVENTS = [
+    "MESSAGES_UPSERT", "MESSAGES_UPDATE", "MESSAGES_EDITED", "CONNECTION_UPDATE",
+    "CONTACTS_UPSERT", "CONTACTS_UPDATE", "CHATS_UPSERT", "GROUP_PARTICIPANTS_UPDATE",
+]
 SECRET_HEADERS = {"authorization", "jwt_key"}
 
 

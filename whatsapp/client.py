@@ -13,6 +13,7 @@ Errors (``whatsapp.evolution_errors``, re-exported here):
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 import time
@@ -129,6 +130,9 @@ class EvolutionClient:
         self._client: Optional[httpx.AsyncClient] = None
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._closed = False
+        # Views of the same server for other instances (for_instance) share this pool and breaker.
+        self._owner: Optional[EvolutionClient] = None
+        self._views: dict[str, EvolutionClient] = {}
 
     def __repr__(self) -> str:
         # Deliberately without the api key.
@@ -137,6 +141,19 @@ class EvolutionClient:
     @property
     def instance(self) -> str:
         return self._instance
+
+    def for_instance(self, instance: Optional[str]) -> EvolutionClient:
+        """This client for another instance of the same Evolution server (a reply goes out
+        through the instance that received the message): same key, pool, breaker and limits."""
+        owner = self._owner or self
+        if not instance or instance == owner._instance:
+            return owner
+        view = owner._views.get(instance)
+        if view is None:
+            view = copy.copy(owner)
+            view._instance, view._owner, view._client, view._views = instance, owner, None, {}
+            owner._views[instance] = view
+        return view
 
     @property
     def base_url(self) -> str:
@@ -167,6 +184,8 @@ class EvolutionClient:
             await client.aclose()
 
     def _http(self) -> httpx.AsyncClient:
+        if self._owner is not None:
+            return self._owner._http()
         if self._closed:
             raise RuntimeError("EvolutionClient is closed")
         if self._client is None:

@@ -74,6 +74,9 @@ _EVENT_NAME_SYNTAX = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,63}", re.ASCII)
 # Events whose `data` this module reads: for them anything but an object is a
 # schema violation. Other events (history sync, contact and chat lists,
 # remove/logout) legitimately carry arrays or null.
+# A contact sync may list thousands of contacts; beyond this many the rest is not read.
+MAX_ITEMS = 5000
+
 _EVENTS_WITH_OBJECT_DATA = frozenset(
     {
         "messages.upsert",
@@ -115,6 +118,9 @@ class Envelope:
     sender: Optional[str] = None
     # For messages.upsert: parse_upsert(data, own_jid=sender), done once while validating.
     upsert: Optional[Union[InboundMessage, OwnMessage, Ignored]] = None
+    # Events whose data is an array (contacts.upsert from a contact sync, §3.8): its entries;
+    # ``data`` is then {}. Only identities are read from them.
+    items: tuple[Any, ...] = ()
 
 
 def _checked_event_name(value: Any, what: str) -> str:
@@ -172,6 +178,8 @@ def parse_webhook_body(raw: bytes, *, path_event: Optional[str] = None) -> Envel
         raise PayloadError("body is not a JSON object")
     event = _resolve_event(body, path_event)
     data = _event_data(body, event)
+    raw_data = body.get("data")
+    items = tuple(raw_data[:MAX_ITEMS]) if isinstance(raw_data, list) and not data else ()
     sender = valid_jid_text(body.get("sender"))
     # An upsert is parsed here, so a broken one is a 400 now rather than a
     # failure after the channel has answered 200.
@@ -183,4 +191,5 @@ def parse_webhook_body(raw: bytes, *, path_event: Optional[str] = None) -> Envel
         date_time=short_text(body.get("date_time"), 64),
         sender=sender,
         upsert=upsert,
+        items=items,
     )

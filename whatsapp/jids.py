@@ -18,7 +18,6 @@ __all__ = [
     "jid_or_none",
     "valid_jid_text",
     "required_jid",
-    "contact_id",
     "chat_ignore_reason",
 ]
 
@@ -81,15 +80,6 @@ def required_jid(value: Any, what: str) -> Jid:
     if jid is None:
         raise PayloadError(f"{what} is not a valid JID")
     return jid
-
-
-def contact_id(chat: Jid, alternative: Optional[Jid], own: Optional[Jid]) -> str:
-    # A phone number keeps the conversation id stable across WhatsApp's
-    # PN→LID switch; the LID is used only when no phone JID is known.
-    if chat.is_lid and alternative is not None and alternative.is_phone:
-        if own is None or alternative.user != own.user:
-            return alternative.user
-    return chat.user
 
 
 def chat_ignore_reason(chat: Jid) -> Optional[str]:

@@ -32,6 +32,7 @@ __all__ = [
     "MAX_CONTACTS",
     "MAX_PHONES_PER_CONTACT",
     "Content",
+    "content_object",
     "content_type_of",
     "extract_content",
 ]
@@ -254,6 +255,14 @@ _REPLY_TYPES = frozenset(
         "interactiveResponseMessage",
     }
 )
+
+
+def content_object(message: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The unwrapped content's own object (``{"text": …, "contextInfo": …}``), or {} for
+    plain ``conversation`` text and malformed content."""
+    inner, content_type = _unwrap(message)
+    value = inner.get(content_type) if content_type is not None else None
+    return value if isinstance(value, Mapping) else {}
 
 
 def extract_content(data: Mapping[str, Any], message: Mapping[str, Any]) -> Content:

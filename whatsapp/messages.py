@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple, Union
 
-from whatsapp.jids import chat_ignore_reason, contact_id, jid_or_none, required_jid
+from whatsapp.identity import identify
+from whatsapp.jids import chat_ignore_reason, jid_or_none, required_jid
 from whatsapp.media import MediaRef
-from whatsapp.message_content import content_type_of, extract_content
+from whatsapp.message_content import content_object, content_type_of, extract_content
+from whatsapp.referral import AdReferral, ad_referral
 from whatsapp.scalars import (
     MAX_LABEL_CHARS,
     PayloadError,
@@ -40,6 +42,10 @@ class InboundMessage:
     timestamp: Optional[int]
     quoted_message_id: Optional[str]
     message_type: str
+    # The contact's LID when a key field showed it (the map LID -> phone learns from it).
+    lid: Optional[str] = None
+    # The click-to-WhatsApp ad that opened the chat, if this message came from one.
+    referral: Optional[AdReferral] = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class OwnMessage:
     sender_id: str
     reply_jid: str
     timestamp: Optional[int]
+    lid: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,8 @@ def parse_upsert(
         raise PayloadError("key is missing or not an object")
     message_id = required_message_id(key.get("id"))
     chat = required_jid(key.get("remoteJid"), "key.remoteJid")
-    reply_jid: str = key["remoteJid"]
+    # Replies go to the chat as received, without a device suffix ("…:24@s.whatsapp.net").
+    reply_jid = f"{chat.user}@{chat.server}"
     from_me = _from_me(key)
     message = data.get("message")
     if not isinstance(message, Mapping):
@@ -121,10 +129,12 @@ def parse_upsert(
         return Ignored(chat_reason)
     if content.ignore_reason is not None:
         return Ignored(content.ignore_reason)
-    sender_id = contact_id(chat, jid_or_none(key.get("remoteJidAlt")), jid_or_none(own_jid))
+    contact = identify(chat, key, jid_or_none(own_jid))
+    sender_id = contact.conversation_id
     if from_me:
         return OwnMessage(
-            message_id=message_id, sender_id=sender_id, reply_jid=reply_jid, timestamp=timestamp
+            message_id=message_id, sender_id=sender_id, reply_jid=reply_jid, timestamp=timestamp,
+            lid=contact.lid,
         )
     return InboundMessage(
         message_id=message_id,
@@ -140,4 +150,6 @@ def parse_upsert(
         timestamp=timestamp,
         quoted_message_id=content.quoted_message_id,
         message_type=message_type,
+        lid=contact.lid,
+        referral=ad_referral(data, content_object(message)),
     )

@@ -48,6 +48,15 @@ return redis.call('LLEN', KEYS[1])
 """
 
 # Only the holder may release a lock. KEYS: lock | ARGV: owner
+# Moves a conversation's tracker to its new id, only when the new id has none yet: a lead first
+# seen by LID whose phone became known keeps its history (Rasa's RedisTrackerStore keeps one
+# key per conversation). 1 moved, 0 nothing to move, -1 both exist (left as they are).
+MOVE_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+return 1
+"""
 RELEASE_SCRIPT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -86,6 +95,7 @@ class ChannelStore:
         self._admit = BatchedScript(client, ADMIT_SCRIPT)
         self._complete = client.register_script(COMPLETE_SCRIPT)
         self._release = client.register_script(RELEASE_SCRIPT)
+        self._move = client.register_script(MOVE_SCRIPT)
 
     @classmethod
     def connect(
@@ -143,6 +153,28 @@ class ChannelStore:
         await self.redis.rpush(
             self.key("dead"), *[json.dumps({"sender_id": sender_id, **r}, ensure_ascii=False) for r in records]
         )
+
+    # --- identities: LID <-> phone --------------------------------------------------
+
+    async def link_lid(self, lid: str, phone: str) -> None:
+        """Remember that ``lid`` and ``phone`` are one contact (both ways, no expiry: a LID is
+        stable per contact)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self.key("lid", lid), phone).set(self.key("pn", phone), lid)
+            await pipe.execute()
+
+    async def phone_for_lid(self, lid: str) -> Optional[str]:
+        phone: Optional[str] = await self.redis.get(self.key("lid", lid))
+        return phone
+
+    async def lid_for_phone(self, phone: str) -> Optional[str]:
+        lid: Optional[str] = await self.redis.get(self.key("pn", phone))
+        return lid
+
+    async def move_key(self, source: str, destination: str) -> int:
+        """RENAME ``source`` to ``destination`` unless the latter exists (MOVE_SCRIPT's answer)."""
+        moved: int = await self._move(keys=[source, destination])
+        return int(moved)
 
     async def count_turn_failure(self, sender_id: str) -> int:
         """One more failed attempt at this conversation's pending turn, counted across every

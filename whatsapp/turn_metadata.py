@@ -19,7 +19,7 @@ METADATA_KEY = "evolution"
 # What is kept of each WhatsApp message of the burst.
 MESSAGE_FIELDS = (
     "message_id", "kind", "message_type", "media", "location", "contacts", "timestamp",
-    "quoted_message_id", "text", "transcript_unavailable",
+    "quoted_message_id", "text", "transcript_unavailable", "referral",
 )
 
 
@@ -75,6 +75,11 @@ class TurnMetadata:
     def media(self, kinds: Sequence[str]) -> list[Mapping[str, Any]]:
         """The messages of ``kinds`` ("image", "document", "audio") that carry media."""
         return [m for m in self.messages if m.get("kind") in kinds and m.get("media")]
+
+    @property
+    def referral(self) -> Optional[Mapping[str, Any]]:
+        """The click-to-WhatsApp ad one of this turn's messages came from (whatsapp/referral.py)."""
+        return next((m["referral"] for m in self.messages if isinstance(m.get("referral"), Mapping)), None)
 
     @property
     def transcript_unavailable(self) -> Optional[str]:

@@ -7,12 +7,13 @@ answers: it never waits for NLU, actions or Evolution. The turn runs later in th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import json
 import logging
 import time
 from dataclasses import asdict
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeVar
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from redis.exceptions import RedisError
@@ -38,6 +39,7 @@ from observability.logs import (
 from observability.privacy import mask_phone
 from sdr.clock import Clock
 from whatsapp.client import EvolutionClient
+from whatsapp.identity import pairs_in_contacts
 from whatsapp.payload import (
     Envelope,
     Ignored,
@@ -54,6 +56,8 @@ from whatsapp.store import Admission, ChannelStore
 from whatsapp.webhook_auth import AuthError, verify_webhook
 
 __all__ = ["EvolutionInput", "inbox_record", "webhook_outcome"]
+
+_Contact = TypeVar("_Contact", InboundMessage, OwnMessage)
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +85,8 @@ def inbox_record(
     record = dict(vars(message))
     if message.media is not None:
         record["media"] = asdict(message.media)
+    if message.referral is not None:
+        record["referral"] = message.referral.as_dict()
     record.update(instance=instance, received_at=received_at, request_id=request_id)
     return record
 
@@ -294,6 +300,11 @@ class EvolutionInput(InputChannel):
             "messages.upsert": self._on_upsert,
             "messages.update": self._on_receipt,
             "connection.update": self._on_connection,
+            # Events that may show a contact's LID beside its phone (docs §3.8, §3.9).
+            "contacts.upsert": self._on_identities,
+            "contacts.update": self._on_identities,
+            "chats.upsert": self._on_identities,
+            "group-participants.update": self._on_identities,
         }
         handler = handlers.get(envelope.event)
         if handler is None:
@@ -329,6 +340,7 @@ class EvolutionInput(InputChannel):
         instance = envelope.instance or self.settings.instance
         due_at = now + self.settings.debounce_seconds
         try:
+            message = await self._known_contact(message)
             media = inline_base64(envelope.data)
             if media:
                 await self.store.store_media(message.message_id, media, now=self.clock.now())
@@ -367,6 +379,7 @@ class EvolutionInput(InputChannel):
         # Evolution does not echo what the API sends, so a fromMe message was
         # typed by a person on the business phone: the assistant steps back.
         try:
+            message = await self._known_contact(message)
             await self.store.pause_for_human(message.sender_id, self.settings.takeover_seconds)
         except RedisError:
             logger.error("evolution.takeover_not_recorded status=503")
@@ -376,6 +389,27 @@ class EvolutionInput(InputChannel):
             mask_phone(message.sender_id), self.settings.takeover_seconds,
         )
         return _ok("takeover")
+
+    async def _known_contact(self, message: _Contact) -> _Contact:
+        """The message under the lead's phone whenever it is known: a message that shows both
+        ids teaches the LID -> phone map; one that shows only the LID is looked up in it."""
+        if message.lid is None:
+            return message
+        if message.sender_id != message.lid:
+            await self.store.link_lid(message.lid, message.sender_id)
+            return message
+        phone = await self.store.phone_for_lid(message.lid)
+        return dataclasses.replace(message, sender_id=phone) if phone else message
+
+    async def _on_identities(self, envelope: Envelope) -> HTTPResponse:
+        pairs = pairs_in_contacts(list(envelope.items) or envelope.data)
+        try:
+            for lid, phone in pairs:
+                await self.store.link_lid(lid, phone)
+        except RedisError:
+            logger.warning("evolution.identities_not_recorded")
+            return _error(503, "identities could not be recorded")
+        return _ok("recorded", linked=len(pairs)) if pairs else _ok("ignored", reason="no_identity")
 
     async def _rate_limited(self, message: InboundMessage, admission: Admission, now: float) -> None:
         logger.warning(

@@ -154,7 +154,7 @@ async def deliver(
     except RedisError:
         backlog = 0
     if backlog:
-        await _queue(store, operation, call)
+        await _queue(client, store, operation, call)
         return
     try:
         sent = await getattr(client, operation)(**call)
@@ -164,7 +164,7 @@ async def deliver(
             logger.error("evolution.send_uncertain op=%s: not resent to avoid a duplicate", operation)
             return
         logger.warning("evolution.send_deferred op=%s reason=%s", operation, error)
-        await _queue(store, operation, call)
+        await _queue(client, store, operation, call)
     except EvolutionError as error:
         # A 4xx will not succeed on retry (unknown number, bad request): log and move on.
         logger.error("evolution.send_rejected op=%s status=%s", operation, error.status)
@@ -180,9 +180,9 @@ async def deliver(
                 logger.warning("evolution.sent_id_not_kept")
 
 
-async def _queue(store: ChannelStore, operation: str, call: Dict[str, Any]) -> None:
+async def _queue(client: EvolutionClient, store: ChannelStore, operation: str, call: Dict[str, Any]) -> None:
     try:
-        await store.queue_outgoing({"operation": operation, "call": call})
+        await store.queue_outgoing({"operation": operation, "call": call, "instance": client.instance})
     except RedisError:
         logger.error("evolution.reply_lost op=%s: Evolution and Redis both unavailable", operation)
 
@@ -198,7 +198,9 @@ async def drain_outbox(client: EvolutionClient, store: ChannelStore) -> None:
         queued = await store.peek_outgoing()
         if queued is None:
             return
-        if not await _send_queued(client, queued):
+        instance = queued.get("instance")
+        through = client.for_instance(instance if isinstance(instance, str) else None)
+        if not await _send_queued(through, queued):
             return  # still down: try again later, order kept
         await store.drop_outgoing()
 

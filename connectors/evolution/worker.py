@@ -144,6 +144,7 @@ class TurnWorker:
             if records:
                 # This task's log lines carry the id of the message that completed the burst.
                 bind(records[-1].get("request_id"), sender_id)
+                await self._adopt_lid_history(sender_id)
                 await self.scheduler.lead_wrote(sender_id)
                 if await self.store.human_is_talking(sender_id):
                     await self._log_without_reply(sender_id, records)
@@ -167,6 +168,25 @@ class TurnWorker:
                 pass
             self._in_flight.discard(sender_id)
             self._wakeup.set()  # a slot is free for the next conversation
+
+    def tracker_key(self, conversation_id: str) -> str:
+        # Rasa's RedisTrackerStore: "<key_prefix>:tracker:<sender_id>" (endpoints.yml's key_prefix).
+        return f"{self.settings.redis_key_prefix}:tracker:{conversation_id}"
+
+    async def _adopt_lid_history(self, phone: str) -> None:
+        """A lead first seen by LID whose phone became known continues under the phone with
+        its history: the LID's tracker is renamed to the phone's before the turn (only when the
+        phone has none yet), and what was planned for the LID is dropped."""
+        lid = await self.store.lid_for_phone(phone)
+        if lid is None or lid == phone:
+            return
+        moved = await self.store.move_key(self.tracker_key(lid), self.tracker_key(phone))
+        if moved == 1:
+            await self.scheduler.lead_wrote(lid)  # its follow-ups would go to an empty conversation
+            logger.info("evolution.conversation_moved from=%s to=%s", mask_phone(lid), mask_phone(phone))
+        elif moved == -1:
+            logger.warning("evolution.conversation_not_moved: both ids have a conversation (from=%s to=%s)",
+                           mask_phone(lid), mask_phone(phone))
 
     async def _plan_follow_up(self, sender_id: str) -> None:
         # The lead has had the answer: a failure here must not rerun the turn.
@@ -228,7 +248,9 @@ class TurnWorker:
             await self.store.forget_buttons(sender_id)
         last = records[-1]
         quoted = build_quoted(last["message_id"], remote_jid=last["reply_jid"], text=last.get("text"))
-        output = EvolutionOutput(self.client, self.store, self.settings, reply_jid=last["reply_jid"], quoted=quoted)
+        # The reply goes out through the instance that received the message.
+        client = self.client.for_instance(last.get("instance"))
+        output = EvolutionOutput(client, self.store, self.settings, reply_jid=last["reply_jid"], quoted=quoted)
         logger.info("evolution.turn sender=%s messages=%d", mask_phone(sender_id), len(records))
         if self.settings.mark_read:
             asyncio.create_task(self._mark_read(records))
@@ -265,7 +287,8 @@ class TurnWorker:
     async def _mark_read(self, records: List[Dict[str, Any]]) -> None:
         for record in records:
             try:
-                await self.client.mark_as_read(read_receipt_jid(record), record["message_id"])
+                client = self.client.for_instance(record.get("instance"))
+                await client.mark_as_read(read_receipt_jid(record), record["message_id"])
             except (EvolutionError, EvolutionUnavailable) as error:
                 logger.debug("evolution.mark_read_failed error=%s", type(error).__name__)
 

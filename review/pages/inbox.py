@@ -79,6 +79,8 @@ def inbox_row(summary: Any, statuses: Dict[str, str], tags: Dict[str, List[str]]
         "lead_class": summary.lead_class,
         "lead_score": summary.lead_score,
         "lead_status": summary.lead_status,
+        "lead_source": summary.lead.get("lead_source"),
+        "lead_campaign": summary.lead.get("lead_campaign"),
         "review_status": statuses.get(summary.sender_id, "new"),
         "tags": tags.get(summary.sender_id, []),
         "low_confidence": summary.low_confidence(low_threshold),

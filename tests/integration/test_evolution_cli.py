@@ -66,7 +66,8 @@ def test_jwt_mode_sets_the_webhook_and_prints_it_masked(fake):
     assert webhook["enabled"] is True
     assert webhook["base64"] is True
     assert webhook["byEvents"] is False
-    assert webhook["events"] == ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "MESSAGES_EDITED", "CONNECTION_UPDATE"]
+    assert webhook["events"] == ["MESSAGES_UPSERT", "MESSAGES_UPDATE", "MESSAGES_EDITED", "CONNECTION_UPDATE",
+                                 "CONTACTS_UPSERT", "CONTACTS_UPDATE", "CHATS_UPSERT", "GROUP_PARTICIPANTS_UPDATE"]
     assert webhook["headers"] == {"jwt_key": JWT_KEY}
     assert request.status == 201
 

@@ -400,7 +400,9 @@ def test_evolution_down_queues_the_reply_in_the_outbox(run, fake):
         return await h.outbox()
 
     outbox = run(body)
-    assert outbox == [{"operation": "send_text", "call": {"number": JID, "text": "Resposta importante"}}]
+    # The instance that would have sent it: the outbox sends it through the same one later.
+    assert outbox == [{"operation": "send_text", "call": {"number": JID, "text": "Resposta importante"},
+                       "instance": INSTANCE}]
     fake.come_back()
     assert fake.sent_texts() == []
 

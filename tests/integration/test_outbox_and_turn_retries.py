@@ -122,3 +122,16 @@ def test_a_failing_turn_runs_turn_max_attempts_times_across_workers(fake, redis_
     assert result["inbox"] == []
     assert [d["message_id"] for d in result["dead"]] == ["M1"]
     assert result["failures"] is None  # forgotten once dead-lettered
+
+
+def test_a_queued_reply_goes_out_through_the_instance_that_queued_it(fake, redis_port, prefix):
+    async def body(client: EvolutionClient, store: ChannelStore) -> int:
+        await store.queue_outgoing({"operation": "send_text", "instance": "filial-bh",
+                                    "call": {"number": JID, "text": "pela filial"}})
+        await store.queue_outgoing({"operation": "send_text", "call": {"number": JID, "text": "pela padrão"}})
+        await drain_outbox(client, store)
+        return await store.outbox_size()
+
+    assert run_with_store(fake, redis_port, prefix, body) == 0
+    paths = [request.path for request in fake.requests_for("sendText")]
+    assert paths == ["/message/sendText/filial-bh", f"/message/sendText/{EVOLUTION_INSTANCE}"]

@@ -41,4 +41,5 @@ def test_figures_come_from_the_redis_tracker_store(redis_port, prefix):
     assert figures.as_dict() == {
         "since": SINCE, "until": UNTIL, "received": 2, "qualified": 1, "hot": 1,
         "handed_to_humans": 1, "opted_out": 1, "conversion_rate": 0.5,
+        "by_source": {"unknown": {"received": 2, "qualified": 1, "hot": 1}}, "by_campaign": {},
     }

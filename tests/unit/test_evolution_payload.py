@@ -558,7 +558,8 @@ def test_lid_with_an_unusable_alternative_uses_the_lid_digits(alternative):
 
 def test_device_suffix_is_not_part_of_the_sender():
     message = inbound(samples.text_message(), remote_jid="5511987654321:12@s.whatsapp.net")
-    assert (message.sender_id, message.reply_jid) == (CONTACT_PHONE, "5511987654321:12@s.whatsapp.net")
+    # Nor of the reply JID: a reply addressed to one device of the contact (issue 17).
+    assert (message.sender_id, message.reply_jid) == (CONTACT_PHONE, "5511987654321@s.whatsapp.net")
 
 
 def test_legacy_c_us_jid_is_a_phone():

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from sdr import vocabulary
-from sdr.vocabulary import LeadClass, LeadStatus, PropertyType, RoofType, Timeline
+from sdr.vocabulary import LeadClass, LeadSource, LeadStatus, PropertyType, RoofType, Timeline
 
 SLOTS = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text())["slots"]
 
@@ -19,6 +19,7 @@ SLOTS = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read
     [
         ("lead_status", LeadStatus),
         ("lead_class", LeadClass),
+        ("lead_source", LeadSource),
         ("property_type", PropertyType),
         ("roof_type", RoofType),
         ("timeline", Timeline),

@@ -53,3 +53,25 @@ def test_the_report_reads_in_portuguese():
     assert "Relatório semanal" in text
     assert "Leads recebidos: 2" in text and "Qualificados: 1" in text
     assert "Taxa de conversão: 50,0%" in text
+
+
+def test_the_week_is_broken_down_by_source_and_campaign():
+    ad = [slot(INSIDE, "lead_source", "ctwa_ad"), slot(INSIDE, "lead_campaign", "Solar BH")]
+    conversations = [
+        [user(INSIDE), *ad, slot(INSIDE, "lead_status", "qualificado"), slot(INSIDE, "lead_class", "HOT")],
+        [user(INSIDE), *ad],
+        [user(INSIDE), slot(INSIDE, "lead_source", "ctwa_ad"), slot(INSIDE, "lead_campaign", "Solar SP")],
+        [user(INSIDE), slot(INSIDE, "lead_source", "organic")],
+        [user(INSIDE)],  # from before sources were recorded
+        [user(BEFORE), *ad],  # not this week's
+    ]
+    figures = weekly_figures(conversations, SINCE, UNTIL)
+    assert figures.by_source == {
+        "ctwa_ad": {"received": 3, "qualified": 1, "hot": 1},
+        "organic": {"received": 1, "qualified": 0, "hot": 0},
+        "unknown": {"received": 1, "qualified": 0, "hot": 0},
+    }
+    assert figures.by_campaign == {"Solar BH": 2, "Solar SP": 1}
+    text = format_report(figures, ZoneInfo("America/Sao_Paulo"))
+    assert "• Anúncios (clique para WhatsApp): 3 recebidos, 1 qualificados, 1 quentes" in text
+    assert "   – Solar BH: 2" in text and "• Orgânico: 1 recebidos" in text
