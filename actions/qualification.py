@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.gemini_qualifier import conversation_from_events, qualify
 from actions.sales_team import notify_sales
+from actions.simulation import send_simulation
 from observability import metrics
 from sdr.dialogue import LEAD_FACT_SLOTS
 from sdr.formatting import format_brl
@@ -60,13 +61,16 @@ class ActionQualifyLead(Action):
         updates = qualification.slot_updates()
         metrics.LEADS.labels(lead_class=qualification.lead_class).inc()
         logger.info("lead.scored class=%s status=%s", qualification.lead_class, qualification.lead_status)
-        savings = savings_message(assess_lead({**slots, **updates}))
-        if savings and qualification.lead_status != LeadStatus.SUBSCRIPTION:
-            dispatcher.utter_message(text=savings)
+        lead = {**slots, **updates}
+        if qualification.lead_status != LeadStatus.SUBSCRIPTION and not await send_simulation(dispatcher, lead):
+            savings = savings_message(assess_lead(lead))  # no simulation without the state and the bill
+            if savings:
+                dispatcher.utter_message(text=savings)
         dispatcher.utter_message(
             response=closing_response(qualification.lead_class, qualification.lead_status),
             customer_name=slots.get("customer_name") or "",
         )
         if qualification.lead_class == LeadClass.HOT and qualification.lead_status != LeadStatus.SUBSCRIPTION:
-            await notify_sales(slots.get("customer_name"), tracker.sender_id, qualification.summary)
+            await notify_sales(slots.get("customer_name"), tracker.sender_id, qualification.summary,
+                               source=slots.get("lead_source"), campaign=slots.get("lead_campaign"))
         return [SlotSet(slot, value) for slot, value in updates.items()]

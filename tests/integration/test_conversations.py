@@ -65,7 +65,8 @@ def test_full_qualification_scores_a_hot_lead(lead):
     assert slots["lead_class"] == "HOT"
     assert slots["lead_status"] == "qualificado"
     assert "consultor" in closing
-    assert "R$ 382,50" in closing  # 85% of R$ 450
+    # state and bill known: the solar simulation replaces the plain "85% of the bill" estimate
+    assert "Sua simulação solar, Maria" in closing and "Enel SP" in closing and "Campinas/SP" in closing
     assert lead.active_loop() is None
 
 
