@@ -10,7 +10,7 @@ export
 
 VENV       ?= .venv
 PY         := $(VENV)/bin/python
-RASA       := $(VENV)/bin/rasa
+RASA       := $(PY) -m scripts.rasa  # the Rasa CLI without the libraries' deprecation walls
 MODEL      := models/current.tar.gz
 VENV_STAMP := $(VENV)/.installed
 SYS_STAMP  := .cache/system-deps.ok
