@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 from actions.bill_text.utilities import find_utility
 from actions.simulation_text import caption, first_name, simulation_message
 from sdr.parsing import parse_location
-from sdr.simulation import CONNECTIONS, Simulation, SimulationError, SimulationRequest, load_data, simulate
+from sdr.simulation import (
+    CONNECTIONS,
+    Simulation,
+    SimulationError,
+    SimulationRequest,
+    load_data,
+    request_from_slots,
+    simulate,
+)
 from sdr.vocabulary import UFS
 
 if TYPE_CHECKING:  # the command line runs without loading Rasa SDK
@@ -33,21 +41,6 @@ logger = logging.getLogger(__name__)
 SEND_MEDIA_ENDPOINT = "/message/sendMedia/{instance}"
 FILE_NAME = "simulacao.png"
 EXIT_BAD_INPUT = 2
-
-
-def request_from_slots(slots: Mapping[str, Any]) -> Optional[SimulationRequest]:
-    """What the lead told us, or None when a figure the simulation needs is missing (no guessing)."""
-    state = slots.get("state")
-    kwh, bill = slots.get("monthly_kwh"), slots.get("monthly_bill_brl")
-    if state not in UFS or not (kwh or bill):
-        return None
-    return SimulationRequest(
-        state=state,
-        monthly_kwh=float(kwh) if kwh else None,
-        monthly_bill_brl=float(bill) if bill else None,
-        city=slots.get("city") or None,
-        utility=slots.get("utility") or None,
-    )
 
 
 def image_message(png: bytes, text: str) -> Dict[str, Any]:

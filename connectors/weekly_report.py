@@ -1,18 +1,21 @@
 """The weekly report: what happened to leads in the last seven days, read from
 the tracker store (the conversations themselves, no separate bookkeeping).
 
-`weekly_figures` is pure (serialised tracker events in, figures out);
+`weekly_figures` is pure (serialised tracker events in, figures out; the qualified leads' solar
+simulations come from sdr/simulation, from the last value of each slot);
 `collect_weekly_figures` reads every conversation of a Rasa tracker store.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 from zoneinfo import ZoneInfo
 
 from sdr.followup_policy import is_lead_message
+from sdr.formatting import format_brl, format_number
 from sdr.schedule_rules import local_date
+from sdr.simulation import Simulation, simulate_slots
 from sdr.vocabulary import LeadClass, LeadSource, LeadStatus
 
 logger = logging.getLogger(__name__)
@@ -33,6 +36,11 @@ class WeeklyFigures:
     by_source: Dict[str, Dict[str, int]] = field(default_factory=dict)
     # Leads received per ad campaign (lead_campaign of click-to-WhatsApp leads).
     by_campaign: Dict[str, int] = field(default_factory=dict)
+    # The week's qualified leads whose figures could be simulated, and their simulations' totals.
+    simulated_leads: int = 0
+    simulated_kwp: float = 0.0
+    simulated_investment_min_brl: float = 0.0
+    simulated_investment_max_brl: float = 0.0
 
     @property
     def conversion_rate(self) -> float:
@@ -70,22 +78,43 @@ UNKNOWN_SOURCE = "unknown"  # conversations from before lead sources were record
 SOURCE_FIGURES = ("received", "qualified", "hot")
 
 
+def last_slot_values(events: Iterable[Mapping[str, Any]]) -> Dict[str, Any]:
+    """The last value the conversation recorded for each slot."""
+    return {str(e.get("name")): e.get("value") for e in events if e.get("event") == "slot"}
+
+
 def conversation_source(events: Iterable[Mapping[str, Any]]) -> tuple[str, Any]:
     """(lead_source, lead_campaign) as the conversation recorded them."""
-    slots = {e.get("name"): e.get("value") for e in events
-             if e.get("event") == "slot" and e.get("name") in ("lead_source", "lead_campaign")}
+    slots = last_slot_values(events)
     return str(slots.get("lead_source") or UNKNOWN_SOURCE), slots.get("lead_campaign")
+
+
+def lead_simulation(events: Iterable[Mapping[str, Any]]) -> Optional[Simulation]:
+    """The lead's solar simulation, as sent at the end of the qualification; None without the
+    figures it needs."""
+    try:
+        return simulate_slots(last_slot_values(events))
+    except Exception:  # a broken SIMULATION_PARAMETERS_FILE must not cost the week its report
+        logger.exception("weekly_report.simulation_failed")
+        return None
 
 
 def weekly_figures(conversations: Iterable[Iterable[Mapping[str, Any]]], since: float, until: float) -> WeeklyFigures:
     totals = {"received": 0, "qualified": 0, "hot": 0, "handed_to_humans": 0, "opted_out": 0}
     by_source: Dict[str, Dict[str, int]] = {}
     by_campaign: Dict[str, int] = {}
+    simulated, kwp, investment_min, investment_max = 0, 0.0, 0.0, 0.0
     for conversation in conversations:
         events = list(conversation)
         counted = conversation_figures(events, since, until)
         for name, counts in counted.items():
             totals[name] += int(counts)
+        sim = lead_simulation(events) if counted["qualified"] else None
+        if sim is not None:
+            simulated += 1
+            kwp += sim.sizing.kwp
+            investment_min += sim.sizing.investment_min_brl
+            investment_max += sim.sizing.investment_max_brl
         if not any(counted[name] for name in SOURCE_FIGURES):
             continue
         source, campaign = conversation_source(events)
@@ -94,12 +123,26 @@ def weekly_figures(conversations: Iterable[Iterable[Mapping[str, Any]]], since: 
             row[name] += int(counted[name])
         if counted["received"] and source == LeadSource.CTWA_AD and campaign:
             by_campaign[str(campaign)] = by_campaign.get(str(campaign), 0) + 1
-    return WeeklyFigures(since=since, until=until, by_source=by_source, by_campaign=by_campaign, **totals)
+    return WeeklyFigures(since=since, until=until, by_source=by_source, by_campaign=by_campaign, **totals,
+                         simulated_leads=simulated, simulated_kwp=round(kwp, 2),
+                         simulated_investment_min_brl=round(investment_min, 2),
+                         simulated_investment_max_brl=round(investment_max, 2))
 
 
 SOURCE_LABELS = {LeadSource.CTWA_AD.value: "Anúncios (clique para WhatsApp)",
                  LeadSource.ORGANIC.value: "Orgânico", UNKNOWN_SOURCE: "Origem não registrada"}
 TOP_CAMPAIGNS = 5
+ROUND_BRL = 100  # the investment totals, to the nearest R$ 100 (estimates)
+
+
+def _simulation_line(figures: WeeklyFigures) -> str:
+    if not figures.simulated_leads:
+        return "Potencial simulado: nenhum lead qualificado com simulação"
+    reais = [format_brl(round(value / ROUND_BRL) * ROUND_BRL, places=0)
+             for value in (figures.simulated_investment_min_brl, figures.simulated_investment_max_brl)]
+    leads = f"{figures.simulated_leads} lead{'s' if figures.simulated_leads > 1 else ''}"
+    return (f"Potencial simulado: {format_number(figures.simulated_kwp)} kWp; "
+            f"investimento estimado {reais[0]} a {reais[1]} ({leads})")
 
 
 def _source_lines(figures: WeeklyFigures) -> List[str]:
@@ -126,6 +169,7 @@ def format_report(figures: WeeklyFigures, tz: ZoneInfo) -> str:
         f"Encaminhados a atendimento humano: {figures.handed_to_humans}",
         f"Descadastrados (opt-out): {figures.opted_out}",
         f"Taxa de conversão: {rate}%",
+        _simulation_line(figures),
         *_source_lines(figures),
     ])
 

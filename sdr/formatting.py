@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 
-def format_brl(value: float) -> str:
-    """R$ in Brazilian notation: 1234.5 -> "R$ 1.234,50"."""
-    text = f"{value:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"R$ {text}"
+def format_number(value: float, places: int = 1) -> str:
+    """Brazilian notation: 1234.5 -> "1.234,5"."""
+    return f"{value:,.{places}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def format_brl(value: float, places: int = 2) -> str:
+    """R$ in Brazilian notation: 1234.5 -> "R$ 1.234,50"; with places=0, "R$ 1.234"."""
+    return f"R$ {format_number(value, places)}"

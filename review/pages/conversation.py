@@ -15,6 +15,7 @@ from sanic.response import HTTPResponse
 
 from review.exporting import allowed_intents, export_story
 from review.nlu_inbox import candidates
+from review.simulation_panel import lead_simulation, simulation_json, simulation_rows
 from review.takeover import TakeoverError
 from review.tracker_parse import LEAD_FIELDS, attach_sent_ids, slot_changes, transcript
 from review.web import conversation_events, conversation_exists, done, missing, page
@@ -32,7 +33,9 @@ async def conversation(request: Request, sender_id: str) -> HTTPResponse:
     if data is None:
         return page(request, "not_found.html", status=404)
     data.pop("events")
-    return page(request, "conversation.html", **data, lead_fields=LEAD_FIELDS,
+    summary = data["summary"]
+    simulation = simulation_rows(lead_simulation(summary.lead if summary else {}))
+    return page(request, "conversation.html", **data, lead_fields=LEAD_FIELDS, simulation=simulation,
                 intents=allowed_intents(request.app.ctx.settings.project_dir),
                 notice=request.args.get("notice"), error=request.args.get("error"))
 
@@ -47,6 +50,7 @@ async def conversation_api(request: Request, sender_id: str) -> HTTPResponse:
         "sender_id": sender_id, "review_status": data["review_status"], "tags": data["tags"],
         "flags": data["flags"], "held": data["held"], "paused": summary.paused if summary else False,
         "lead": summary.lead if summary else {}, "receipts": data["receipts"],
+        "simulation": simulation_json(lead_simulation(summary.lead if summary else {})),
         "entries": [entry_json(e) for e in data["entries"]],
     })
 

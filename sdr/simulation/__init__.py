@@ -7,7 +7,9 @@ beyond reading the YAML tables beside it).
   (peak sun hours per state);
 * ``sizing``: kWp, modules, area, generation, investment range;
 * ``savings``: year-by-year bills under Lei 14.300 (Fio B transition, minimum charge), payback;
-* ``simulator``: ``simulate(SimulationRequest) -> Simulation``, and its JSON shape.
+* ``simulator``: ``simulate(SimulationRequest) -> Simulation``, and its JSON shape;
+* ``slots``: the lead's slots as a ``SimulationRequest`` (``request_from_slots``), and
+  ``simulate_slots`` (None when the figures are missing or cannot be simulated).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from sdr.simulation.parameters import CONNECTIONS, PARAMETERS_FILE_ENV, Paramete
 from sdr.simulation.savings import SavingsProjection, YearSavings
 from sdr.simulation.simulator import Simulation, SimulationRequest, simulate
 from sdr.simulation.sizing import SimulationError, Sizing
+from sdr.simulation.slots import request_from_slots, simulate_slots
 from sdr.simulation.tables import SimulationData, load_data
 
 __all__ = [
@@ -30,5 +33,7 @@ __all__ = [
     "YearSavings",
     "load_data",
     "load_parameters",
+    "request_from_slots",
     "simulate",
+    "simulate_slots",
 ]

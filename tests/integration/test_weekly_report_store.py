@@ -9,6 +9,7 @@ from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from connectors.weekly_report import collect_weekly_figures
+from sdr.simulation import SimulationRequest, simulate
 from tests.unit.test_weekly_report import BEFORE, INSIDE, SINCE, UNTIL
 
 
@@ -24,6 +25,8 @@ def test_figures_come_from_the_redis_tracker_store(redis_port, prefix):
         await store.save(tracker("5511900000001", [
             ActionExecuted("action_listen", timestamp=INSIDE),
             UserUttered("oi", {"name": "greet", "confidence": 1.0}, timestamp=INSIDE),
+            SlotSet("monthly_bill_brl", 450.0, timestamp=INSIDE + 5),
+            SlotSet("state", "SP", timestamp=INSIDE + 5),
             SlotSet("lead_status", "qualificado", timestamp=INSIDE + 10),
             SlotSet("lead_class", "HOT", timestamp=INSIDE + 10),
         ]))
@@ -38,8 +41,12 @@ def test_figures_come_from_the_redis_tracker_store(redis_port, prefix):
         return await collect_weekly_figures(store, until=UNTIL)
 
     figures = asyncio.run(body())
+    sizing = simulate(SimulationRequest(state="SP", monthly_bill_brl=450.0)).sizing
     assert figures.as_dict() == {
         "since": SINCE, "until": UNTIL, "received": 2, "qualified": 1, "hot": 1,
         "handed_to_humans": 1, "opted_out": 1, "conversion_rate": 0.5,
         "by_source": {"unknown": {"received": 2, "qualified": 1, "hot": 1}}, "by_campaign": {},
+        "simulated_leads": 1, "simulated_kwp": round(sizing.kwp, 2),
+        "simulated_investment_min_brl": round(sizing.investment_min_brl, 2),
+        "simulated_investment_max_brl": round(sizing.investment_max_brl, 2),
     }

@@ -203,6 +203,9 @@ def test_the_transcript_shows_intent_confidence_actions_and_slot_changes(operato
     slots = {e["name"]: e["value"] for e in data["entries"] if e["kind"] == "slot"}
     assert slots["customer_name"] == "Maria" and slots["lead_class"] == "HOT"
     assert data["lead"]["city"] == "Campinas"
+    assert data["simulation"]["estimate"] is True and data["simulation"]["kwp"] > 0  # R$ 450 in Campinas/SP
+    assert "Simulação solar" in operator.http.get(f"/conversations/{seeded.qualified}").text
+    assert operator.http.get(f"/api/conversations/{seeded.fallback}").json()["simulation"] is None
 
 
 def test_media_shows_the_bill_facts_and_the_voice_note_transcript(operator, seeded):
