@@ -279,7 +279,7 @@ def test_turn_metadata_describes_the_burst_and_replies_to_the_last_jid():
     assert [m["message_id"] for m in metadata["messages"]] == ["ID1", "ID2"]
     assert set(metadata["messages"][0]) == {
         "message_id", "kind", "message_type", "media", "location", "contacts", "timestamp", "quoted_message_id",
-        "text", "transcript_unavailable",
+        "text", "transcript_unavailable", "referral",
     }
     json.dumps(metadata)  # goes into the tracker: must be JSON
 
