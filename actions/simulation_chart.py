@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from PIL import Image
 
-from actions.simulation_text import chart_footnote, decimal_br, reais
+from actions.simulation_text import chart_footnote
+from sdr.formatting import format_number, format_reais
 from sdr.simulation import Simulation
 
 __all__ = ["PNG_SIGNATURE", "render_chart"]
@@ -36,14 +37,14 @@ def _plain(text: str) -> str:
 
 def _brl_axis(value: float, _position: float) -> str:
     if abs(value) >= 1_000_000:
-        return _plain(f"R$ {decimal_br(value / 1_000_000)} mi")
+        return _plain(f"R$ {format_number(value / 1_000_000)} mi")
     if abs(value) >= 1000:
-        return _plain(f"R$ {decimal_br(value / 1000, 0)} mil")
-    return _plain(f"R$ {decimal_br(value, 0)}")
+        return _plain(f"R$ {format_number(value / 1000, 0)} mil")
+    return _plain(f"R$ {format_number(value, 0)}")
 
 
 def _money_short(value: float) -> str:
-    return _brl_axis(value, 0) if value >= 10_000 else _plain(reais(value, 10))
+    return _brl_axis(value, 0) if value >= 10_000 else _plain(format_reais(value, 10))
 
 
 def render_chart(sim: Simulation, name: Optional[str] = None) -> bytes:
@@ -58,16 +59,16 @@ def render_chart(sim: Simulation, name: Optional[str] = None) -> bytes:
     title = f"Simulação solar de {name}" if name else "Sua simulação solar"
     fig.text(0.03, 0.94, _plain(title), fontsize=17, fontweight="bold", color=INK)
     fig.text(0.03, 0.885, _plain(
-        f"{decimal_br(sizing.kwp, 2)} kWp · {sizing.modules} módulos · "
-        f"~{decimal_br(sizing.monthly_generation_kwh, 0)} kWh/mês · "
-        f"economia de ~{reais(savings.monthly_savings_brl)}/mês"
+        f"{format_number(sizing.kwp, 2)} kWp · {sizing.modules} módulos · "
+        f"~{format_number(sizing.monthly_generation_kwh, 0)} kWh/mês · "
+        f"economia de ~{format_reais(savings.monthly_savings_brl)}/mês"
     ), fontsize=11, color=MUTED)
 
     ax.fill_between(years, cumulative, color=GREEN_FILL, alpha=0.6, linewidth=0)
     ax.plot(years, cumulative, color=GREEN, linewidth=2.6, label="Economia acumulada")
     ax.axhspan(low, high, color=ORANGE_FILL, alpha=0.8, linewidth=0)
     ax.axhline(middle, color=ORANGE, linewidth=1.8, linestyle="--",
-               label=_plain(f"Investimento ({reais(low, 100)} a {reais(high, 100)})"))
+               label=_plain(f"Investimento ({format_reais(low, 100)} a {format_reais(high, 100)})"))
 
     if savings.payback_years is not None:
         x = savings.payback_years
@@ -75,7 +76,7 @@ def render_chart(sim: Simulation, name: Optional[str] = None) -> bytes:
         ax.plot([x], [middle], marker="o", markersize=9, color=INK, zorder=5)
         late = x > 0.6 * years[-1]  # label to the left and below, away from the end label and the edge
         ax.annotate(
-            _plain(f"Retorno em ~{decimal_br(x)} anos"), xy=(x, middle),
+            _plain(f"Retorno em ~{format_number(x)} anos"), xy=(x, middle),
             xytext=(-14, -44) if late else (14, 36), textcoords="offset points", ha="right" if late else "left",
             fontsize=12, fontweight="bold", color=INK,
             bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": GRID},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from sdr.formatting import format_brl, format_number
+from sdr.formatting import format_number, format_reais
 from sdr.simulation import Simulation, simulate_slots
 
 __all__ = ["SIMULATION_FIELDS", "lead_simulation", "simulation_json", "simulation_rows"]
@@ -40,10 +40,6 @@ def simulation_json(sim: Optional[Simulation]) -> Optional[Dict[str, Any]]:
     return {"estimate": True, **{name: data[name] for name in SIMULATION_FIELDS}}
 
 
-def _reais(value: float, step: int = 1) -> str:
-    return format_brl(round(value / step) * step, places=0)
-
-
 def simulation_rows(sim: Optional[Simulation]) -> List[Tuple[str, str]]:
     """(label, value) in pt-BR, in the order of the WhatsApp message; empty without a simulation."""
     if sim is None:
@@ -57,9 +53,9 @@ def simulation_rows(sim: Optional[Simulation]) -> List[Tuple[str, str]]:
         ("Módulos", f"{sizing.modules} × {format_number(sim.parameters.module_power_w, 0)} W "
                     f"(~{format_number(sizing.area_m2, 0)} m²)"),
         ("Geração", f"~{format_number(sizing.monthly_generation_kwh, 0)} kWh/mês"),
-        ("Investimento", f"{_reais(sizing.investment_min_brl, ROUND_BRL)} a "
-                         f"{_reais(sizing.investment_max_brl, ROUND_BRL)}"),
-        ("Economia", f"~{_reais(savings.monthly_savings_brl)}/mês (1º ano)"),
+        ("Investimento", f"{format_reais(sizing.investment_min_brl, ROUND_BRL)} a "
+                         f"{format_reais(sizing.investment_max_brl, ROUND_BRL)}"),
+        ("Economia", f"~{format_reais(savings.monthly_savings_brl)}/mês (1º ano)"),
         ("Retorno", payback),
-        (f"Economia em {years} anos", f"~{_reais(savings.total_brl, ROUND_BRL)}"),
+        (f"Economia em {years} anos", f"~{format_reais(savings.total_brl, ROUND_BRL)}"),
     ]
