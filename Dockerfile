@@ -21,10 +21,11 @@ RUN rasa train --fixed-model-name current --out /app/models
 
 FROM python AS rasa
 # Each image copies only the packages its process imports (layers: observability <- sdr <-
-# whatsapp <- connectors, actions, review, components; tests/unit/test_layers.py keeps it so).
+# whatsapp, crm <- connectors, actions, review, components; tests/unit/test_layers.py keeps it so).
 COPY components ./components
 COPY connectors ./connectors
 COPY whatsapp ./whatsapp
+COPY crm ./crm
 COPY sdr ./sdr
 COPY observability ./observability
 # The review UI (docker compose service `review`) runs from this image too.
@@ -50,9 +51,11 @@ FROM python AS actions
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-por \
  && rm -rf /var/lib/apt/lists/*
-# The action server reads media through the WhatsApp package's Redis store and Evolution client.
+# The action server reads media through the WhatsApp package's Redis store and Evolution client,
+# and publishes lead events to the CRM outbox (crm/).
 COPY actions ./actions
 COPY whatsapp ./whatsapp
+COPY crm ./crm
 COPY sdr ./sdr
 COPY observability ./observability
 ENV LOG_FORMAT=json

@@ -8,7 +8,9 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, ReminderC
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.lead_events import publish_lead_event
 from actions.transcription import please_type_message
+from crm.events import LeadEventType
 from sdr.dialogue import FALLBACK_INTENT
 from sdr.vocabulary import LeadStatus
 from whatsapp.turn_metadata import TurnMetadata
@@ -30,10 +32,13 @@ def consecutive_fallbacks(events: List[Mapping[str, Any]]) -> int:
     return count
 
 
-def handoff_events() -> List[Dict[str, Any]]:
+async def hand_off(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The lead goes to a person: the team hears of it (CRM, webhooks); the assistant pauses."""
+    status = LeadStatus.HUMAN.value
+    await publish_lead_event(LeadEventType.HANDOFF, tracker, {**tracker.current_slot_values(), "lead_status": status})
     # ConversationPaused makes Rasa log the lead's messages without answering
     # them until a person gives the conversation back.
-    return [SlotSet("lead_status", LeadStatus.HUMAN.value), ActiveLoop(None), ConversationPaused()]
+    return [SlotSet("lead_status", status), ActiveLoop(None), ConversationPaused()]
 
 
 class ActionHandoff(Action):
@@ -44,7 +49,7 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         dispatcher.utter_message(response="utter_handoff")
-        return handoff_events()
+        return await hand_off(tracker)
 
 
 class ActionFallback(Action):
@@ -56,7 +61,7 @@ class ActionFallback(Action):
     ) -> List[EventType]:
         if consecutive_fallbacks(tracker.events) >= FALLBACKS_BEFORE_HANDOFF:
             dispatcher.utter_message(response="utter_handoff")
-            return handoff_events()
+            return await hand_off(tracker)
         dispatcher.utter_message(response="utter_default")
         return []
 
@@ -72,6 +77,9 @@ class ActionOptOut(Action):
     ) -> List[EventType]:
         if tracker.get_slot("opted_out") is not True:
             dispatcher.utter_message(response="utter_opt_out_confirmed")
+            await publish_lead_event(LeadEventType.OPTED_OUT, tracker, {
+                **tracker.current_slot_values(), "opted_out": True, "lead_status": LeadStatus.OPTED_OUT.value,
+            })
         return [
             SlotSet("opted_out", True),
             SlotSet("lead_status", LeadStatus.OPTED_OUT.value),

@@ -10,8 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.gemini_qualifier import conversation_from_events, qualify
+from actions.lead_events import publish_lead_event
 from actions.sales_team import notify_sales
 from actions.simulation import send_simulation
+from crm.events import LeadEventType
 from observability import metrics
 from sdr.dialogue import LEAD_FACT_SLOTS
 from sdr.formatting import format_brl
@@ -70,7 +72,11 @@ class ActionQualifyLead(Action):
             response=closing_response(qualification.lead_class, qualification.lead_status),
             customer_name=slots.get("customer_name") or "",
         )
-        if qualification.lead_class == LeadClass.HOT and qualification.lead_status != LeadStatus.SUBSCRIPTION:
+        hot = qualification.lead_class == LeadClass.HOT and qualification.lead_status != LeadStatus.SUBSCRIPTION
+        if hot:
             await notify_sales(slots.get("customer_name"), tracker.sender_id, qualification.summary,
                                source=slots.get("lead_source"), campaign=slots.get("lead_campaign"))
+        # Into the CRM and the webhooks, in this order: the lead exists before it is marked hot.
+        for event_type in (LeadEventType.QUALIFIED, LeadEventType.HOT) if hot else (LeadEventType.QUALIFIED,):
+            await publish_lead_event(event_type, tracker, lead, summary=qualification.summary)
         return [SlotSet(slot, value) for slot, value in updates.items()]

@@ -20,20 +20,7 @@ from typing import List, Optional
 
 from redis import asyncio as aioredis
 
-# KEYS: due, claims | ARGV: now, lease_until, limit
-CLAIM_DUE = """
-local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-for _, id in ipairs(stale) do
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('ZADD', KEYS[1], ARGV[1], id)
-end
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, id in ipairs(due) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('ZADD', KEYS[2], ARGV[2], id)
-end
-return due
-"""
+from sdr.lease_queue import CLAIM_DUE
 
 # Carries a claimed plan on only if nobody replaced it meanwhile (the lead wrote,
 # the plan was cancelled). KEYS: entry, due, claims | ARGV: id, token, action,

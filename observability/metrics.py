@@ -121,6 +121,14 @@ GEMINI_FALLBACKS = Counter(
     ["reason"],
 )
 LEADS = Counter(f"{PREFIX}_leads", "Leads scored, by the class they were given", ["lead_class"])
+LEAD_EVENTS = Counter(
+    f"{PREFIX}_lead_events", "Lead events published to the CRM and webhooks outbox, by type", ["type"],
+)
+LEAD_DELIVERIES = Counter(
+    f"{PREFIX}_lead_deliveries",
+    "Lead event deliveries, by target kind (kommo, webhook) and outcome (delivered, retry, dead, dropped)",
+    ["target", "outcome"],
+)
 
 
 def _preset(counter: Counter, label: str, values: Iterable[str]) -> None:

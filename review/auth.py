@@ -6,7 +6,6 @@ form field `csrf_token` or the `X-CSRF-Token` header.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import secrets
@@ -27,13 +26,6 @@ class Session:
     id: str
     csrf: str
     created: float
-
-
-def token_matches(given: str, expected: str) -> bool:
-    """Constant time, also in the length (both sides are hashed first)."""
-    return hmac.compare_digest(
-        hashlib.sha256(given.encode("utf-8")).digest(), hashlib.sha256(expected.encode("utf-8")).digest()
-    )
 
 
 def csrf_matches(given: Optional[str], session: Session) -> bool:

@@ -36,6 +36,8 @@ class LeadStatus(str, enum.Enum):
     DISQUALIFIED = "desqualificado"
     HUMAN = "atendimento_humano"
     OPTED_OUT = "descadastrado"
+    WON = "ganho"  # set by the CRM: the sale closed
+    LOST = "perdido"  # set by the CRM: the sale was lost
 
 
 INITIAL_LEAD_STATUS = LeadStatus.NEW  # domain.yml's initial_value

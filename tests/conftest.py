@@ -38,7 +38,9 @@ from scripts.procs import (
     write_credentials,
 )
 from tests.fake_evolution import FakeEvolution
+from tests.fake_kommo import PIPELINE_ID, FakeKommo
 from tests.fake_openai import FakeOpenAI
+from tests.fake_webhook_receiver import FakeWebhookReceiver
 
 # Secrets of the test server's webhook authentication (all three methods on).
 WEBHOOK_TOKEN = "test-webhook-token"
@@ -65,7 +67,14 @@ connectors.evolution.EvolutionInput:
   quote_replies: true
   http_max_retries: 2
   outbox_retry_seconds: 0.5
+connectors.kommo.KommoInput:
 """
+# The session's Kommo and outbound webhooks: fakes, a mapping of the fake account's ids, and
+# retries a second apart so an outage test does not wait minutes.
+KOMMO_WEBHOOK_SECRET = "test-kommo-path-secret-0123456789"
+LEAD_WEBHOOK_SECRET = "test-lead-webhook-secret"
+KOMMO_MAPPING_FILE = str(Path(__file__).parent / "data" / "kommo_mapping.yml")
+LEAD_WEBHOOK_PATH = "/n8n/lead"
 
 
 @dataclass
@@ -122,13 +131,42 @@ def raw(redis_port: int) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture(scope="session")
+def fake_kommo() -> Iterator[FakeKommo]:
+    with FakeKommo() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def lead_webhooks() -> Iterator[FakeWebhookReceiver]:
+    """Where the session's servers send outbound lead webhooks (an n8n stand-in)."""
+    with FakeWebhookReceiver(LEAD_WEBHOOK_SECRET) as receiver:
+        yield receiver
+
+
+def lead_sync_env(kommo: FakeKommo, receiver: FakeWebhookReceiver) -> dict:
+    return {
+        "KOMMO_BASE_URL": kommo.url,
+        "KOMMO_ACCESS_TOKEN": kommo.token,
+        "KOMMO_PIPELINE_ID": str(PIPELINE_ID),
+        "KOMMO_MAPPING_FILE": KOMMO_MAPPING_FILE,
+        "KOMMO_WEBHOOK_SECRET": KOMMO_WEBHOOK_SECRET,
+        "LEAD_WEBHOOK_URLS": receiver.url + LEAD_WEBHOOK_PATH,
+        "LEAD_WEBHOOK_SECRET": LEAD_WEBHOOK_SECRET,
+        "LEAD_SYNC_RETRY_DELAYS": "1s,1s,1s,1s,1s,1s",
+        "LEAD_SYNC_POLL_SECONDS": "0.1",
+    }
+
+
+@pytest.fixture(scope="session")
 def action_server(
-    logs_dir: Path, redis_server: RedisInfo, fake_evolution: FakeEvolution, fake_openai: FakeOpenAI
+    logs_dir: Path, redis_server: RedisInfo, fake_evolution: FakeEvolution, fake_openai: FakeOpenAI,
+    fake_kommo: FakeKommo, lead_webhooks: FakeWebhookReceiver,
 ) -> Iterator[Server]:
     """The action server as production runs it, with transcription pointed at the fake
     OpenAI-compatible server and media, Evolution and the sales number at the fakes."""
     env = {
         **server_env(redis_server, fake_evolution),
+        **lead_sync_env(fake_kommo, lead_webhooks),
         "OPENAI_API_KEY": OPENAI_API_KEY,
         "OPENAI_BASE_URL": fake_openai.base_url,
         "SALES_WHATSAPP_NUMBER": SALES_WHATSAPP_NUMBER,
@@ -187,7 +225,8 @@ def server_env(redis: RedisInfo, fake: FakeEvolution) -> dict:
 
 @pytest.fixture(scope="session")
 def rasa_server(
-    redis_server: RedisInfo, action_server: Server, fake_evolution: FakeEvolution, logs_dir: Path
+    redis_server: RedisInfo, action_server: Server, fake_evolution: FakeEvolution, logs_dir: Path,
+    fake_kommo: FakeKommo, lead_webhooks: FakeWebhookReceiver,
 ) -> Iterator[Server]:
     """One Rasa server for the session: REST channel and Evolution channel, Redis stores,
     worker processes as shipped (a webhook and the next may reach different workers)."""
@@ -195,7 +234,8 @@ def rasa_server(
     try:
         server = start_rasa_server(
             logs_dir, action_url=action_server.url, credentials=credentials,
-            env=server_env(redis_server, fake_evolution), workers=SHIPPED_SANIC_WORKERS,
+            env={**server_env(redis_server, fake_evolution), **lead_sync_env(fake_kommo, lead_webhooks)},
+            workers=SHIPPED_SANIC_WORKERS,
         )
     except StartupError as error:
         pytest.fail(str(error))

@@ -9,11 +9,12 @@ Comparisons are constant-time.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Mapping, Optional
 
 import jwt
+
+from sdr.signing import body_signature, secrets_match
 
 JWT_APP = "evolution"
 JWT_ACTION = "webhook"
@@ -31,10 +32,6 @@ def _bearer(headers: Mapping[str, str]) -> Optional[str]:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _token_matches(presented: str, expected: str) -> bool:
-    return hmac.compare_digest(presented.encode(), expected.encode())
-
-
 def _jwt_valid(presented: str, key: str) -> bool:
     try:
         claims = jwt.decode(
@@ -47,10 +44,6 @@ def _jwt_valid(presented: str, key: str) -> bool:
     except jwt.PyJWTError:
         return False
     return claims.get("app") == JWT_APP and claims.get("action") == JWT_ACTION
-
-
-def body_signature(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def _signature_valid(headers: Mapping[str, str], body: bytes, secret: str) -> bool:
@@ -75,7 +68,7 @@ def verify_webhook(
     if not (token or jwt_key or hmac_secret):
         raise AuthError("no webhook authentication configured")
     bearer = _bearer(headers)
-    if bearer and token and _token_matches(bearer, token):
+    if bearer and token and secrets_match(bearer, token):
         return "token"
     if bearer and jwt_key and _jwt_valid(bearer, jwt_key):
         return "jwt"

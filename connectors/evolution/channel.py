@@ -22,7 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic_cors.core import SANIC_CORS_EVALUATED
 
-from connectors.evolution.health import detailed_health, missing, readiness, token_matches
+from connectors.evolution.health import detailed_health, missing, readiness
 from connectors.evolution.output import CHANNEL_NAME, EvolutionOutput, drain_outbox
 from connectors.evolution.worker import TurnWorker
 from connectors.followup_store import FollowUpStore
@@ -38,6 +38,7 @@ from observability.logs import (
 )
 from observability.privacy import mask_phone
 from sdr.clock import Clock
+from sdr.signing import secrets_match
 from whatsapp.client import EvolutionClient
 from whatsapp.identity import pairs_in_contacts
 from whatsapp.payload import (
@@ -230,13 +231,14 @@ class EvolutionInput(InputChannel):
         @webhook.route("/health", methods=["GET"])
         async def detailed(request: Request) -> HTTPResponse:
             presented = _bearer_token(request) or request.args.get("token")
-            if not token_matches(presented, self.settings.rasa_auth_token):
+            if not secrets_match(presented, self.settings.rasa_auth_token):
                 return _error(401, "token required")
             report = await detailed_health(
                 agent=getattr(getattr(self._app, "ctx", None), "agent", None),
                 store=self.store, client=self.client,
                 action_endpoint_url=self.settings.action_server_url,
                 last_connection_update=await self._last_connection(), started_at=self.started_at,
+                key_prefix=self.settings.redis_key_prefix,
             )
             try:
                 report["followups"] = {"pending": await self.scheduler.followups.pending(),

@@ -2,11 +2,11 @@
 
 Readiness answers "can this server take conversations now": the model is
 loaded, and Redis and the action server answer. Detailed health adds what an
-operator looks at: WhatsApp's connection, backlogs and machine figures.
+operator looks at: WhatsApp's connection, backlogs, the lead sync's outbox
+(Kommo and outbound webhooks) and machine figures.
 """
 from __future__ import annotations
 
-import hmac
 import os
 import resource
 import shutil
@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional
 import httpx
 from redis.exceptions import RedisError
 
+from crm.outbox import LeadOutbox
 from whatsapp.client import EvolutionClient, EvolutionError, EvolutionUnavailable
 from whatsapp.store import ChannelStore
 
@@ -106,9 +107,23 @@ def machine() -> Dict[str, Any]:
     }
 
 
+async def lead_sync(store: ChannelStore, key_prefix: str, now: Optional[float] = None) -> Dict[str, Any]:
+    """The lead outbox (under ``REDIS_KEY_PREFIX``, not the channel's own prefix) as operators
+    watch it: queues waiting, being delivered and dead (each a lead's queue for one target),
+    and how late the most overdue queue is."""
+    outbox = LeadOutbox(store.redis, key_prefix)
+    try:
+        figures = await outbox.figures()
+        next_due_at = await outbox.next_due_at()
+    except (RedisError, OSError) as error:
+        return {"error": f"redis unreachable ({type(error).__name__})"}
+    late = 0.0 if next_due_at is None else (time.time() if now is None else now) - next_due_at
+    return {**figures, "oldest_due_age_seconds": round(max(late, 0.0), 1)}
+
+
 async def detailed_health(
     *, agent: Any, store: ChannelStore, client: EvolutionClient, action_endpoint_url: str,
-    last_connection_update: Mapping[str, Any], started_at: float,
+    last_connection_update: Mapping[str, Any], started_at: float, key_prefix: str,
 ) -> Dict[str, Any]:
     checks = await readiness(agent, store, action_endpoint_url)
     return {
@@ -116,13 +131,7 @@ async def detailed_health(
         "checks": {name: asdict(check) for name, check in checks.items()},
         "whatsapp": {"evolution": await whatsapp_state(client), "last_update": dict(last_connection_update)},
         "backlog": await backlog(store),
+        "lead_sync": await lead_sync(store, key_prefix),
         "machine": machine(),
         "uptime_seconds": round(time.time() - started_at, 1),
     }
-
-
-def token_matches(presented: Optional[str], expected: Optional[str]) -> bool:
-    """Fail-closed: without a configured token nobody gets the detailed health."""
-    if not expected or not presented:
-        return False
-    return hmac.compare_digest(presented.encode(), expected.encode())

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from review.pages.conversation import bp as conversation
 from review.pages.inbox import bp as inbox
+from review.pages.integrations import bp as integrations
 from review.pages.leads import bp as leads
 from review.pages.login import bp as login
 from review.pages.nlu import bp as nlu
 
 __all__ = ["BLUEPRINTS"]
 
-BLUEPRINTS = (login, inbox, conversation, nlu, leads)
+BLUEPRINTS = (login, inbox, conversation, nlu, leads, integrations)

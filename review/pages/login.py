@@ -8,8 +8,9 @@ from typing import Optional
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
-from review.auth import SESSION_COOKIE, same_origin, token_matches
+from review.auth import SESSION_COOKIE, same_origin
 from review.web import page
+from sdr.signing import secrets_match
 
 __all__ = ["bp", "safe_next"]
 
@@ -37,7 +38,7 @@ async def login(request: Request) -> HTTPResponse:
     if await sessions.too_many_failures():
         return page(request, "login.html", error="Muitas tentativas. Espere um minuto.", next="/", status=429)
     given = (request.form.get("token") if request.form else None) or ""
-    if not token_matches(given, settings.token):
+    if not secrets_match(given, settings.token):
         await sessions.record_failure()
         logger.info("review.login_failed")
         return page(request, "login.html", error="Token inválido.", next=safe_next(request.form.get("next")),

@@ -325,6 +325,7 @@ def test_detailed_health_needs_the_rasa_token(rasa_server):
     assert all(check["ok"] for check in health["checks"].values())
     assert health["whatsapp"]["evolution"] == {"reachable": True, "state": "open"}
     assert {"conversations_waiting", "replies_queued", "dead_letters"} <= set(health["backlog"])
+    assert set(health["lead_sync"]) == {"queued", "in_delivery", "dead", "oldest_due_age_seconds"}
     assert {"cpus", "load_average", "max_rss_mib", "disk_free_gib"} <= set(health["machine"])
     assert RASA_AUTH_TOKEN not in json.dumps(health)
 

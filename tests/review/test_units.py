@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from review import charts, leads
-from review.auth import same_origin, token_matches
+from review.auth import same_origin
 from review.filters import InboxFilter, matches, paginate, select
 from review.nlu_inbox import NluItem, Verdict, clean_example, examples_in, item_id, new_examples, render_nlu_yaml
 from review.pages.login import safe_next
@@ -20,6 +20,7 @@ from review.tracker_parse import (
     summarise,
     transcript,
 )
+from sdr.signing import secrets_match as token_matches
 
 T0 = 1_764_000_000.0  # a Tuesday in November 2025
 

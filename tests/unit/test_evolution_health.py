@@ -8,9 +8,9 @@ from connectors.evolution.health import (
     check_action_server,
     check_model,
     missing,
-    token_matches,
 )
 from scripts.procs import free_port
+from sdr.signing import secrets_match as token_matches
 
 
 @pytest.mark.parametrize(

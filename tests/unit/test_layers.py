@@ -1,10 +1,10 @@
 """The packages stay in layers, each module stays small, each Docker image carries what it imports.
 
-    observability  <-  sdr  <-  whatsapp  <-  connectors, actions, review, components
+    observability  <-  sdr  <-  whatsapp, crm  <-  connectors, actions, review, components
 
-A package imports only the packages below it (never one beside or above it), the two lowest
-never import Rasa or Sanic, and whatsapp/ works without Rasa (a channel sits on a client
-package usable on its own, as Rasa's own channels do).
+A package imports only the packages below it (never one beside or above it), the lowest
+never import Rasa or Sanic, and whatsapp/ and crm/ work without Rasa (a channel sits on a
+client package usable on its own, as Rasa's own channels do).
 """
 from __future__ import annotations
 
@@ -20,12 +20,13 @@ ALLOWED: Dict[str, Set[str]] = {
     "observability": set(),
     "sdr": {"observability"},
     "whatsapp": {"observability", "sdr"},
-    "connectors": {"observability", "sdr", "whatsapp"},
-    "actions": {"observability", "sdr", "whatsapp"},
-    "review": {"observability", "sdr", "whatsapp"},
+    "crm": {"observability", "sdr"},
+    "connectors": {"observability", "sdr", "whatsapp", "crm"},
+    "actions": {"observability", "sdr", "whatsapp", "crm"},
+    "review": {"observability", "sdr", "whatsapp", "crm"},
     "components": {"observability", "sdr"},
 }
-NO_FRAMEWORK = {"observability", "sdr", "whatsapp"}
+NO_FRAMEWORK = {"observability", "sdr", "whatsapp", "crm"}
 FRAMEWORKS = {"rasa", "rasa_sdk", "sanic", "sanic_cors"}
 MAX_MODULE_LINES = 600
 
