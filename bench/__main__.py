@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import bills, channel, nlu, review
+from bench import bills, channel, crm, nlu, review
 
-PARTS = {"nlu": nlu.main, "channel": channel.main, "bills": bills.main, "review": review.main}
+PARTS = {"nlu": nlu.main, "channel": channel.main, "bills": bills.main, "review": review.main, "crm": crm.main}
 
 
 def main(argv: list) -> int:

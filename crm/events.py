@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 
+from observability.privacy import log_safe_id
+
 __all__ = [
     "LEAD_FIELDS",
     "LeadEvent",
@@ -56,7 +58,7 @@ def phone_of(conversation_id: str) -> Optional[str]:
 
 def event_id(conversation_id: str, event_type: str, anchor: str) -> str:
     """The same (conversation, type, causing turn) always gives the same id."""
-    return str(uuid.uuid5(_EVENT_NAMESPACE, f"{conversation_id}|{event_type}|{anchor}"))
+    return log_safe_id(uuid.uuid5(_EVENT_NAMESPACE, f"{conversation_id}|{event_type}|{anchor}").hex)
 
 
 def lead_snapshot(slots: Mapping[str, Any]) -> Dict[str, Any]:

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from crm.phones import same_phone
 from observability.privacy import mask_phone, mask_phones_in
 
 __all__ = [
@@ -53,7 +54,6 @@ MS_PER_S = 1000
 AUTH_STATUSES = frozenset({401, 402, 403})
 HTTP_NO_CONTENT, HTTP_NOT_FOUND, HTTP_TOO_MANY_REQUESTS, HTTP_SERVER_ERROR = 204, 404, 429, 500
 PHONE_FIELD_CODE = "PHONE"
-MIN_PHONE_MATCH_DIGITS = 10  # a national number with its area code
 _NON_DIGITS = re.compile(r"\D")
 
 Throttle = Callable[[], Awaitable[None]]
@@ -148,14 +148,8 @@ class KommoContact:
     phones: tuple[str, ...] = field(default=(), repr=False)
 
     def has_phone(self, phone_digits: str) -> bool:
-        """One of the contact's phones is this number (with or without the country code)."""
-        wanted = _NON_DIGITS.sub("", phone_digits)
-        for phone in self.phones:
-            digits = _NON_DIGITS.sub("", phone)
-            shorter = min(len(digits), len(wanted))
-            if shorter >= MIN_PHONE_MATCH_DIGITS and (digits.endswith(wanted) or wanted.endswith(digits)):
-                return True
-        return False
+        """One of the contact's phones is this line (with or without 55, the ninth digit, punctuation)."""
+        return any(same_phone(phone, phone_digits) for phone in self.phones)
 
 
 def _int(value: Any) -> Optional[int]:

@@ -38,11 +38,12 @@ from crm.kommo_payloads import (
     task_body,
 )
 from crm.kommo_settings import KommoSettings
+from crm.phones import search_term
 from crm.rate_limit import RedisRateLimiter
 from observability.privacy import mask_phone
 from sdr.schedule_rules import BusinessHours
 
-__all__ = ["EVENT_HEADLINES", "TASK_EVENTS", "KommoSync", "task_deadline"]
+__all__ = ["EVENT_HEADLINES", "TASK_EVENTS", "UPDATE_ONLY_EVENTS", "KommoSync", "task_deadline"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ EVENT_HEADLINES = {
 }
 # Events after which someone of the team must act soon: a task for the responsible user.
 TASK_EVENTS = frozenset({LeadEventType.HOT.value, LeadEventType.HANDOFF.value})
+# Events that update a lead Kommo has but never create one.
+UPDATE_ONLY_EVENTS = frozenset({LeadEventType.OPTED_OUT.value})
 STEP_TTL_SECONDS = 30 * 24 * 3600
 RATE_KEY = "leadsync:kommo:rate"
 
@@ -120,6 +123,11 @@ class KommoSync:
         if lead_id is not None and not await self._update(client, event, lead, lead_id, contact_id):
             logger.warning("kommo.lead_gone lead=%d conversation=%s", lead_id, mask_phone(event.conversation_id))
             lead_id = None  # deleted in Kommo: the lead is created again, for the same contact
+        if lead_id is None and event.type in UPDATE_ONLY_EVENTS:
+            # Someone who said stop and never became a lead is not put into the CRM for it.
+            logger.info("kommo.skipped event=%s type=%s reason=not_in_crm conversation=%s",
+                        event.id, event.type, mask_phone(event.conversation_id))
+            return
         if lead_id is None:
             lead_id, contact_id = await self._create(client, event, lead, contact_id)
         if not await self.links.step_done(event.id, "note"):
@@ -142,7 +150,7 @@ class KommoSync:
             return known.lead_id, known.contact_id
         if event.phone is None:
             return None, known.contact_id
-        for contact in await client.find_contacts_by_phone(event.phone):
+        for contact in await client.find_contacts_by_phone(search_term(event.phone)):
             if not contact.has_phone(event.phone):
                 continue  # Kommo's query is a full-text search: a near miss is someone else
             for lead_id in contact.lead_ids:

@@ -20,7 +20,8 @@ from redis.exceptions import RedisError
 from crm.delivery import Deliver, DeliveryError
 from crm.events import LeadEvent
 from crm.outbox import Delivery, LeadOutbox, QueueRef
-from crm.settings import LeadSyncSettings
+from crm.settings import KOMMO_TARGET, LeadSyncSettings
+from observability import metrics
 from observability.privacy import mask_phone, mask_phones_in
 
 __all__ = ["LeadSyncWorker"]
@@ -120,6 +121,8 @@ class LeadSyncWorker:
 
     async def _record(self, ref: QueueRef, event_id: str, event_type: str, outcome: str,
                       attempts: int, detail: str) -> None:
+        metrics.LEAD_DELIVERIES.labels(target="kommo" if ref.target == KOMMO_TARGET else "webhook",
+                                       outcome=outcome).inc()
         await self.outbox.record(Delivery(
             at=self.clock(), event_id=event_id, event_type=event_type, target=ref.target,
             conversation=mask_phone(ref.conversation_id), outcome=outcome, attempts=attempts, detail=detail,

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Optional
 
-from observability.privacy import mask_phone
+from observability.privacy import log_safe_id, mask_phone
 
 FORMAT_ENV = "LOG_FORMAT"
 LEVEL_ENV = "LOG_LEVEL"
@@ -52,7 +52,7 @@ _conversation: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar(
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return log_safe_id(uuid.uuid4().hex)
 
 
 def valid_request_id(value: Any) -> Optional[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["mask_phone", "mask_phones_in"]
+__all__ = ["log_safe_id", "mask_phone", "mask_phones_in"]
 
 MASK_CHAR = "*"
 KEEP_HEAD = 4  # country code + area code: "5511"
@@ -49,3 +49,14 @@ def mask_phone(value: object) -> str:
 def mask_phones_in(text: str) -> str:
     """Free text (an error message from a peer) with every run of 7+ digits masked."""
     return _PHONE_LIKE_RUN.sub(lambda match: mask_phone(match.group(0)), text)
+
+
+# Groups of hex digits short enough that none reads as a phone number (a 12-digit run starting
+# with 55 is a Brazilian phone to any log scanner, ours and an auditor's).
+SAFE_ID_GROUP = 8
+
+
+def log_safe_id(hex_digits: str) -> str:
+    """A random or hashed hex id in groups of 8: ``3f0c9a1e-…``."""
+    return "-".join(hex_digits[i:i + SAFE_ID_GROUP] for i in range(0, len(hex_digits), SAFE_ID_GROUP))
+

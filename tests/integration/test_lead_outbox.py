@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any, Awaitable, Callable, Dict, List
 
 import httpx
@@ -247,3 +248,46 @@ def test_an_unreachable_receiver_is_a_retryable_failure():
     with pytest.raises(DeliveryError) as caught:
         send(f"http://127.0.0.1:{free_port()}/hook", event())
     assert caught.value.retryable and "unreachable" in str(caught.value)
+
+
+# --- publishing from an action ------------------------------------------------------------------
+
+def test_an_action_publishes_each_turn_once_to_every_configured_target(monkeypatch, redis_port):
+    from actions.lead_events import publish_lead_event
+    from crm.settings import webhook_target
+    from tests.unit.trackers import make_tracker, user_event
+
+    key_prefix = "pub" + uuid.uuid4().hex[:8]
+    for name, value in {"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_port), "REDIS_KEY_PREFIX": key_prefix,
+                        "LEAD_WEBHOOK_URLS": "http://127.0.0.1:9/hook", "LEAD_WEBHOOK_SECRET": SECRET}.items():
+        monkeypatch.setenv(name, value)
+    turn = make_tracker(SLOTS, events=[{**user_event("quero", "affirm"), "timestamp": 1_764_000_000.5}])
+    next_turn = make_tracker(SLOTS, events=[{**user_event("quero", "affirm"), "timestamp": 1_764_000_099.0}])
+
+    async def main():
+        results = [await publish_lead_event(LeadEventType.HANDOFF, tracker, SLOTS)
+                   for tracker in (turn, turn, next_turn)]
+        client = aioredis.Redis(port=redis_port, decode_responses=True)
+        try:
+            queue = await client.lrange(f"{key_prefix}:leadsync:queue:{webhook_target('http://127.0.0.1:9/hook')}:"
+                                        f"{turn.sender_id}", 0, -1)
+        finally:
+            await client.close()
+        return results, [LeadEvent.from_json(item) for item in queue]
+
+    results, queued = asyncio.run(main())
+    assert results == [True, False, True]  # Rasa retrying the action's turn publishes nothing new
+    assert [e.type for e in queued] == ["lead.handoff", "lead.handoff"] and queued[0].id != queued[1].id
+    assert queued[0].lead["customer_name"] == "Ana Souza"
+
+
+def test_publishing_is_off_without_targets_and_never_fails_the_turn(monkeypatch):
+    from actions.lead_events import publish_lead_event
+    from scripts.procs import free_port
+    from tests.unit.trackers import make_tracker
+
+    assert asyncio.run(publish_lead_event(LeadEventType.HOT, make_tracker(), SLOTS)) is None  # nothing configured
+    monkeypatch.setenv("LEAD_WEBHOOK_URLS", "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("LEAD_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("REDIS_PORT", str(free_port()))  # Redis down
+    assert asyncio.run(publish_lead_event(LeadEventType.HOT, make_tracker(), SLOTS)) is None

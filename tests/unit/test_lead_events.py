@@ -87,3 +87,31 @@ def test_a_webhook_url_with_a_secret_query_is_not_echoed_in_the_error():
     with pytest.raises(ConfigError) as caught:
         LeadSyncSettings.from_env({"LEAD_WEBHOOK_URLS": "mailto:x?token=abc123", "LEAD_WEBHOOK_SECRET": "s"})
     assert "abc123" not in str(caught.value)
+
+
+@pytest.mark.parametrize("typed, same", [
+    ("+55 11 98765-4321", True), ("(11) 98765-4321", True), ("11987654321", True),
+    ("(11) 8765-4321", True),            # written before the ninth digit
+    ("5511987654321", True),
+    ("(21) 98765-4321", False),          # another area code
+    ("(11) 98765-4322", False), ("", False), ("sem telefone", False),
+])
+def test_a_typed_phone_is_the_same_line_as_the_whatsapp_number(typed, same):
+    from crm.phones import same_phone
+
+    assert same_phone(typed, "5511987654321") is same
+    assert same_phone("551187654321", "5511987654321")  # WhatsApp's own old-style number
+
+
+def test_a_foreign_number_must_match_exactly_and_the_search_term_is_the_last_eight_digits():
+    from crm.phones import same_phone, search_term
+
+    assert same_phone("+1 415 555 0123", "14155550123") and not same_phone("14155550124", "14155550123")
+    assert search_term("5511987654321") == "87654321" and search_term("+55 (11) 8765-4321") == "87654321"
+
+
+def test_an_event_id_never_reads_as_a_phone_number_in_a_log():
+    import re
+
+    ids = [event_id("5511987654321", "lead.hot", str(n)) for n in range(20_000)]
+    assert not [i for i in ids if re.search(r"\d{9}", i)]

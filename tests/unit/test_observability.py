@@ -239,3 +239,13 @@ def test_with_several_workers_every_worker_renders_the_sum_of_all(tmp_path):
     directory, body = result.stdout.split("\n", 1)
     assert 'aisdr_webhooks_total{event="messages.upsert",outcome="accepted"} 6.0' in body
     assert not Path(directory).exists()  # removed when the server process ends
+
+
+def test_a_fresh_request_id_never_reads_as_a_phone_number():
+    import re
+
+    from observability.logs import new_request_id, valid_request_id
+
+    ids = [new_request_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids) and all(valid_request_id(i) == i for i in ids)
+    assert not [i for i in ids if re.search(r"\d{9}", i)]  # no run of digits long enough for a phone
