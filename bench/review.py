@@ -189,7 +189,7 @@ def timed_sync_pass(redis_port: int) -> float:
 def measure(server: Server, senders: List[str]) -> Dict[str, Dict[str, float]]:
     rng = random.Random(11)
     with httpx.Client(base_url=server.url, timeout=60) as http:
-        assert http.post("/login", data={"token": TOKEN}).status_code == 303
+        assert http.post("/login", data={"username": "admin", "password": TOKEN}).status_code == 303
         listed = http.get("/api/conversations").json()
         assert listed["total"] == CONVERSATIONS, listed["total"]
         pages = listed["pages"]

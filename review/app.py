@@ -20,13 +20,18 @@ from sanic.response import HTTPResponse
 
 from observability.privacy import mask_phone
 from review import leads
-from review.auth import Sessions
+from review.audit import AuditLog
+from review.auth import LoginBackoff, Sessions
 from review.filters import REVIEW_STATUSES
 from review.index import ConversationIndex
+from review.live import LiveHub
 from review.pages import BLUEPRINTS
+from review.passwords import Passwords
+from review.refs import ConversationRefs
 from review.settings import ReviewSettings
 from review.state import ReviewState
 from review.takeover import Takeover
+from review.users import Users
 from review.web import require_login
 from sdr.vocabulary import LeadClass, LeadSource, LeadStatus
 from whatsapp.store import ChannelStore
@@ -39,8 +44,10 @@ HERE = Path(__file__).resolve().parent
 INDEX_SCAN_TIMEOUT_S = 10.0
 SECURITY_HEADERS = {
     # Inline SVG is markup, not script: nothing inline needs to run.
+    # connect-src 'self': the live updates (EventSource) and the typing signal reach only this server.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+                               "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; form-action 'self'; "
+                               "base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     # same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on our own forms.
@@ -74,7 +81,8 @@ async def security_headers(request: Request, resp: HTTPResponse) -> None:
 
 
 def create_app(settings: ReviewSettings, name: str = "review") -> Sanic:
-    """The app; handlers find settings, env, redis, index, state, sessions and takeover on `app.ctx`."""
+    """The app; handlers find settings, env, redis, index, state, users, sessions, backoff, audit,
+    refs, live and takeover on `app.ctx`."""
     # Our own log lines only (basicConfig in __main__), not a second copy from Sanic's handlers.
     app = Sanic(name, configure_logging=False)
     app.config.FALLBACK_ERROR_FORMAT = "json"
@@ -90,15 +98,24 @@ def create_app(settings: ReviewSettings, name: str = "review") -> Sanic:
         app.ctx.index = ConversationIndex(client, settings.key_prefix)
         app.ctx.state = ReviewState(client, settings.key_prefix)
         app.ctx.sessions = Sessions(client, settings.key_prefix, int(settings.session_hours * 3600))
+        app.ctx.users = Users(client, settings.key_prefix, Passwords(settings.password_cost))
+        app.ctx.backoff = LoginBackoff(client, settings.key_prefix)
+        app.ctx.audit = AuditLog(client, settings.key_prefix, settings.audit_retention_days)
+        app.ctx.refs = await ConversationRefs.load(client, settings.key_prefix)
+        app.ctx.env.globals["conv_url"] = app.ctx.refs.path
         app.ctx.takeover = Takeover(settings, ChannelStore(client, f"{settings.key_prefix}:evo"))
+        app.ctx.live = LiveHub(app.ctx)
+        app.ctx.index.on_change = app.ctx.live.conversation_changed
         await app.ctx.index.load()
         await app.ctx.index.sync()
+        app.ctx.live.started = True  # from now on a change is news (alerts, live pages)
         app.ctx.sync_task = asyncio.get_event_loop().create_task(app.ctx.index.run_forever(settings.sync_seconds))
         logger.info("review.ready conversations=%d", len(app.ctx.index))
 
     @app.after_server_stop
     async def disconnect(app: Sanic, _loop: Any) -> None:
         app.ctx.sync_task.cancel()
+        app.ctx.live.close()
         await app.ctx.redis.close()
 
     app.on_request(require_login)

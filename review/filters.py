@@ -46,6 +46,11 @@ class InboxFilter:
         return bool(self.query())
 
 
+def day_start(text: str) -> Optional[float]:
+    """Midnight (the UI's time zone) of a YYYY-MM-DD date, or None."""
+    return _day_start(text)
+
+
 def _day_start(text: str) -> Optional[float]:
     try:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=LOCAL_TZ).timestamp()

@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from redis import asyncio as aioredis
 
@@ -76,6 +76,8 @@ class ConversationIndex:
         self._lock = asyncio.Lock()
         self._sizes = client.register_script(SIZES_SCRIPT)
         self.synced_at = 0.0
+        # Told of every re-parsed conversation (old summary or None, new one): the live updates.
+        self.on_change: Optional[Callable[[Optional[ConversationSummary], ConversationSummary], None]] = None
 
     # --- reading -----------------------------------------------------------------
 
@@ -158,7 +160,10 @@ class ConversationIndex:
             if events is None:
                 continue
             summary = summarise(sender, events, fingerprint=size)
+            old = self._summaries.get(sender)
             self._summaries[sender] = summary
+            if self.on_change is not None:
+                self.on_change(old, summary)
             summaries[sender] = json.dumps(summary.as_dict(), ensure_ascii=False)
             for item in candidates(sender, events):
                 if item.id not in self.nlu_items:  # first sighting of a text wins

@@ -68,7 +68,8 @@ def clean_example(text: str) -> str:
 def examples_in(data: Any) -> Dict[str, List[str]]:
     """intent -> examples of one parsed Rasa NLU YAML file."""
     found: Dict[str, List[str]] = {}
-    for block in (data or {}).get("nlu", []) if isinstance(data, dict) else []:
+    # `nlu:` with nothing under it (an export with no accepted example yet) is None, not a list.
+    for block in (data.get("nlu") or []) if isinstance(data, dict) else []:
         if isinstance(block, dict) and "intent" in block and isinstance(block.get("examples"), str):
             lines = [
                 line.strip()[2:].strip() for line in block["examples"].splitlines() if line.strip().startswith("- ")
@@ -153,6 +154,8 @@ def render_nlu_yaml(examples: Mapping[str, Sequence[str]]) -> str:
             continue
         lines += [f"- intent: {intent}", "  examples: |"]
         lines += [f"    - {text}" for text in examples[intent]]
+    if lines[-1] == "nlu:":
+        lines[-1] = "nlu: []"  # an export before any accepted example: still a list for Rasa
     return "\n".join(lines) + "\n"
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
+from review.passwords import HashCost
 from sdr.env import ConfigError, flag, number
 from sdr.redis_settings import RedisSettings
 
@@ -16,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class ReviewSettings:
-    token: str
+    # First-run secret only: while no account exists, the UI creates the admin `admin`
+    # with it as password (review/users.py FIRST_ADMIN). Optional once accounts exist.
+    token: Optional[str] = None
     host: str = "127.0.0.1"
     port: int = 5002
     redis: RedisSettings = RedisSettings()
@@ -34,13 +37,16 @@ class ReviewSettings:
     session_hours: float = 12.0
     # Set when the UI is served over HTTPS (behind a proxy): cookies get `Secure`.
     secure_cookies: bool = False
+    password_cost: HashCost = HashCost()
+    # Audit entries older than this are trimmed from the stream (LGPD: keep what is needed).
+    audit_retention_days: float = 365.0
+    # WhatsApp number or group told when a conversation goes to a person (none: no message).
+    handoff_notify_to: Optional[str] = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> ReviewSettings:
-        token = env.get("REVIEW_TOKEN", "")
-        if not token:
-            raise ConfigError("REVIEW_TOKEN is not set: the review UI refuses to start without a login secret")
-        if len(token) < 8:
+        token = env.get("REVIEW_TOKEN", "") or None
+        if token is not None and len(token) < 8:
             raise ConfigError("REVIEW_TOKEN is too short: use at least 8 characters (better: 32 random ones)")
         return cls(
             token=token,
@@ -56,10 +62,13 @@ class ReviewSettings:
             sync_seconds=number(env, "REVIEW_SYNC_SECONDS", 2.0, minimum=0),
             low_confidence=number(env, "REVIEW_LOW_CONFIDENCE", 0.6, minimum=0),
             secure_cookies=flag(env, "REVIEW_SECURE_COOKIES"),
+            password_cost=HashCost.from_env(env),
+            audit_retention_days=number(env, "REVIEW_AUDIT_RETENTION_DAYS", 365.0, minimum=1),
+            handoff_notify_to=(env.get("HANDOFF_NOTIFY_TO") or "").strip() or None,
         )
 
     def __repr__(self) -> str:
-        # Never print secrets (the token, Rasa's token, Evolution's key).
+        # Never print secrets (the token, Rasa's token, Evolution's key) nor the on-duty number.
         return f"ReviewSettings(host={self.host!r}, port={self.port}, key_prefix={self.key_prefix!r})"
 
     @property

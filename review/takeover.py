@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 STATUS_HUMAN = LeadStatus.HUMAN.value
 MAX_OPERATOR_TEXT = 4096
+# How long one typing signal shows on the lead's phone; the page sends the next one sooner.
+TYPING_MS = 4000
 
 
 class TakeoverError(RuntimeError):
@@ -88,6 +90,19 @@ class Takeover:
             metadata["message_id"] = message_id
         await self._append(sender_id, [{"event": "bot", "text": text, "metadata": metadata}])
         return message_id
+
+    async def typing(self, sender_id: str, delay_ms: int = TYPING_MS) -> None:
+        """Shows the lead "digitando…" while the operator writes (Evolution's sendPresence).
+        Best effort: the lead missing a typing hint is no error worth an operator's attention."""
+        if not self.settings.evolution_api_key:
+            return
+        jid = await self.store.reply_jid(sender_id) or f"{sender_id}@s.whatsapp.net"
+        try:
+            async with EvolutionClient(self.settings.evolution_url, self.settings.evolution_api_key,
+                                       self.settings.evolution_instance, max_retries=0) as client:
+                await client.send_presence(jid, presence="composing", delay_ms=delay_ms)
+        except Exception as error:  # EvolutionError, EvolutionUnavailable, transport errors
+            logger.info("review.typing_failed sender=%s error=%s", mask_phone(sender_id), type(error).__name__)
 
     async def _append(self, sender_id: str, events: List[Dict[str, Any]]) -> None:
         if not self.settings.rasa_auth_token:

@@ -1,6 +1,6 @@
-"""What every page of the review UI shares: the login gate (session and CSRF
-check), rendering a template, answering a change (JSON for scripts, a redirect
-for forms) and telling whether a conversation id can name a conversation.
+"""What every page of the review UI shares: the login gate (session, account, role and
+CSRF check), rendering a template, answering a change (JSON for scripts, a redirect for
+forms), recording to the audit trail, and finding the conversation a URL names.
 
 Handlers reach the state through `request.app.ctx` (see review/app.py).
 """
@@ -13,10 +13,13 @@ from sanic import Request, response
 from sanic.response import HTTPResponse
 
 from review.auth import SESSION_COOKIE, Session, csrf_matches
+from review.refs import REF_PATTERN
+from review.roles import PUBLIC, Role, required_role
+from review.users import User
 
 __all__ = [
-    "MAX_SENDER_ID", "conversation_events", "conversation_exists", "done", "missing", "page", "require_login",
-    "wants_json",
+    "MAX_SENDER_ID", "audit", "can", "conversation_events", "conversation_exists", "current_user", "done", "forbidden",
+    "missing", "page", "require_login", "resolve", "wants_json",
 ]
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -24,15 +27,19 @@ MAX_SENDER_ID = 200
 
 
 async def require_login(request: Request) -> Optional[HTTPResponse]:
-    """Request middleware: a session for every page but the public ones, and its
-    CSRF token with every change."""
+    """Request middleware: a session of an active account for every route but the public
+    ones, the role the route declares (review/roles.py), and the CSRF token with every change."""
     request.ctx.session = None
-    if request.path == "/healthz" or request.path.startswith("/static/"):
+    request.ctx.user = None
+    if request.path.startswith("/static/"):
         return None
-    if request.path == "/login":
+    needed = required_role(getattr(request.route, "handler", None))
+    if needed == PUBLIC:
         return None
-    session = await request.app.ctx.sessions.get(request.cookies.get(SESSION_COOKIE))
-    if session is None:
+    ctx = request.app.ctx
+    session = await ctx.sessions.get(request.cookies.get(SESSION_COOKIE))
+    user: Optional[User] = await ctx.users.get(session.user) if session else None
+    if session is None or user is None or not user.active:
         if request.method in SAFE_METHODS and not wants_json(request):
             return response.redirect("/login?" + urlencode({"next": request.path}), status=303)
         return response.json({"error": "login required"}, status=401)
@@ -41,13 +48,35 @@ async def require_login(request: Request) -> Optional[HTTPResponse]:
         if not csrf_matches(given, session):
             return response.json({"error": "missing or wrong CSRF token"}, status=403)
     request.ctx.session = session
+    request.ctx.user = user
+    # A route nobody gave a role stays closed: deny by default.
+    if not isinstance(needed, Role) or not user.role.covers(needed):
+        return forbidden(request)
     return None
+
+
+def current_user(request: Request) -> User:
+    user: User = request.ctx.user
+    return user
+
+
+def can(request: Request, role: Role) -> bool:
+    user: Optional[User] = getattr(request.ctx, "user", None)
+    return user is not None and user.role.covers(role)
+
+
+def forbidden(request: Request) -> HTTPResponse:
+    if wants_json(request) or request.method not in SAFE_METHODS:
+        return response.json({"error": "your role does not allow this"}, status=403)
+    return page(request, "forbidden.html", status=403)
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTTPResponse:
     session: Optional[Session] = getattr(request.ctx, "session", None)
+    user: Optional[User] = getattr(request.ctx, "user", None)
     html = request.app.ctx.env.get_template(template).render(
-        csrf=session.csrf if session else "", logged_in=session is not None, path=request.path, **context)
+        csrf=session.csrf if session else "", logged_in=session is not None, path=request.path, user=user,
+        can_operate=can(request, Role.OPERATOR), is_admin=can(request, Role.ADMIN), **context)
     return response.html(html, status=status)
 
 
@@ -73,14 +102,34 @@ def missing(request: Request) -> HTTPResponse:
     return response.json({"error": "no such conversation or item"}, status=404)
 
 
-async def conversation_events(request: Request, sender_id: str) -> Optional[List[Mapping[str, Any]]]:
-    """The tracker's events, or None when there is no such conversation."""
-    if len(sender_id) > MAX_SENDER_ID:
+async def audit(request: Request, action: str, conversation: str = "", detail: str = "") -> None:
+    """Records who did it (the logged-in user) to the audit trail (review/audit.py)."""
+    user = current_user(request)
+    await request.app.ctx.audit.record(user.name, user.role.value, action, conversation, detail)
+
+
+def resolve(request: Request, raw: str) -> Optional[str]:
+    """The conversation id a URL names: a reference (review/refs.py) for everyone; the id
+    itself (the phone number) only for operators and admins, who may see phones."""
+    if len(raw) > MAX_SENDER_ID:
         return None
-    return await request.app.ctx.index.events(sender_id)
+    ctx = request.app.ctx
+    if REF_PATTERN.match(raw):
+        return ctx.refs.resolve(raw, [s.sender_id for s in ctx.index.newest_first()])
+    return raw if can(request, Role.OPERATOR) else None
+
+
+async def conversation_events(request: Request, raw_id: str) -> Optional[List[Mapping[str, Any]]]:
+    """The tracker's events, or None when there is no such conversation."""
+    sender_id = resolve(request, raw_id)
+    if sender_id is None:
+        return None
+    events: Optional[List[Mapping[str, Any]]] = await request.app.ctx.index.events(sender_id)
+    return events
 
 
 async def conversation_exists(request: Request, sender_id: str) -> bool:
+    """Whether this (already resolved) conversation id has a tracker."""
     if len(sender_id) > MAX_SENDER_ID:
         return False
     ctx = request.app.ctx

@@ -24,13 +24,15 @@ actions_pid=$!
 trap 'kill $actions_pid 2>/dev/null || true' EXIT
 wait_for_url "http://localhost:$port/health" 120 "action server" || { tail -20 .cache/actions.log; exit 1; }
 
-if [ -n "${REVIEW_TOKEN:-}" ]; then
+# The review UI runs once it has accounts (`python -m review users add …`), or on a first
+# run with REVIEW_TOKEN, which makes its first admin (`admin`, the token as password).
+if [ -n "${REVIEW_TOKEN:-}" ] || .venv/bin/python -m review users list > /dev/null 2>&1; then
   echo "==> review UI on http://${REVIEW_HOST:-127.0.0.1}:${REVIEW_PORT:-5002}/ (log: .cache/review.log)"
   RASA_URL="http://localhost:${RASA_PORT:-5005}" .venv/bin/python -m review > .cache/review.log 2>&1 &
   review_pid=$!
   trap 'kill $actions_pid $review_pid 2>/dev/null || true' EXIT
 else
-  echo "==> review UI skipped (set REVIEW_TOKEN to start it)"
+  echo "==> review UI skipped (no account yet: set REVIEW_TOKEN for a first admin, or run python -m review users add NAME --role admin)"
 fi
 
 workers="${SANIC_WORKERS:-2}"

@@ -8,17 +8,19 @@ import base64
 import binascii
 import re
 from typing import Any, Dict, List, Mapping, Optional
-from urllib.parse import quote
 
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
+from observability.privacy import mask_phone
 from review.exporting import allowed_intents, export_story
 from review.nlu_inbox import candidates
+from review.refs import REF_PATTERN
+from review.roles import Role, allow
 from review.simulation_panel import lead_simulation, simulation_json, simulation_rows
 from review.takeover import TakeoverError
 from review.tracker_parse import LEAD_FIELDS, attach_sent_ids, slot_changes, transcript
-from review.web import conversation_events, conversation_exists, done, missing, page
+from review.web import audit, can, conversation_events, conversation_exists, done, missing, page, resolve
 
 __all__ = ["bp"]
 
@@ -27,27 +29,37 @@ MEDIA_TYPES = re.compile(r"^(image/(png|jpeg|webp|gif)|application/pdf|audio/(og
 bp = Blueprint("conversation")
 
 
-@bp.get("/conversations/<sender_id:str>")
-async def conversation(request: Request, sender_id: str) -> HTTPResponse:
-    data = await conversation_data(request, sender_id)
+@bp.get("/conversations/<raw_id:str>")
+@allow(Role.VIEWER)
+async def conversation(request: Request, raw_id: str) -> HTTPResponse:
+    data = await conversation_data(request, raw_id)
     if data is None:
         return page(request, "not_found.html", status=404)
     data.pop("events")
     summary = data["summary"]
+    sender_id = data["sender_id"]
+    # Masked for everyone; operators and admins may show the number, and that view is audited.
+    full_phone = request.args.get("phone") == "full" and can(request, Role.OPERATOR)
+    if full_phone:
+        await audit(request, "phone_view", sender_id, "página da conversa")
     simulation = simulation_rows(lead_simulation(summary.lead if summary else {}))
     return page(request, "conversation.html", **data, lead_fields=LEAD_FIELDS, simulation=simulation,
+                phone=sender_id if full_phone else mask_phone(sender_id), full_phone=full_phone,
                 intents=allowed_intents(request.app.ctx.settings.project_dir),
                 notice=request.args.get("notice"), error=request.args.get("error"))
 
 
-@bp.get("/api/conversations/<sender_id:str>")
-async def conversation_api(request: Request, sender_id: str) -> HTTPResponse:
-    data = await conversation_data(request, sender_id)
+@bp.get("/api/conversations/<raw_id:str>")
+@allow(Role.VIEWER)
+async def conversation_api(request: Request, raw_id: str) -> HTTPResponse:
+    data = await conversation_data(request, raw_id)
     if data is None:
         return response.json({"error": "no such conversation"}, status=404)
     summary = data["summary"]
+    # The id back as the caller gave it: a script that asked by number knew the number.
+    shown = mask_phone(data["sender_id"]) if REF_PATTERN.match(raw_id) else raw_id
     return response.json({
-        "sender_id": sender_id, "review_status": data["review_status"], "tags": data["tags"],
+        "sender_id": shown, "ref": data["ref"], "review_status": data["review_status"], "tags": data["tags"],
         "flags": data["flags"], "held": data["held"], "paused": summary.paused if summary else False,
         "lead": summary.lead if summary else {}, "receipts": data["receipts"],
         "simulation": simulation_json(lead_simulation(summary.lead if summary else {})),
@@ -57,79 +69,102 @@ async def conversation_api(request: Request, sender_id: str) -> HTTPResponse:
 
 # --- the operator's review -----------------------------------------------------------------
 
-@bp.post("/conversations/<sender_id:str>/review")
-async def set_review(request: Request, sender_id: str) -> HTTPResponse:
-    if not await conversation_exists(request, sender_id):
+@bp.post("/conversations/<raw_id:str>/review")
+@allow(Role.OPERATOR)
+async def set_review(request: Request, raw_id: str) -> HTTPResponse:
+    sender_id = await existing(request, raw_id)
+    if sender_id is None:
         return missing(request)
+    status = request.form.get("status") or ""
     try:
-        await request.app.ctx.state.set_status(sender_id, request.form.get("status") or "")
+        await request.app.ctx.state.set_status(sender_id, status)
     except ValueError as error:
-        return done(request, back(sender_id), error=str(error), status=400)
-    return done(request, back(sender_id))
+        return done(request, back(request, sender_id), error=str(error), status=400)
+    await audit(request, "review_status", sender_id, status)
+    return done(request, back(request, sender_id))
 
 
-@bp.post("/conversations/<sender_id:str>/tags")
-async def tags(request: Request, sender_id: str) -> HTTPResponse:
-    if not await conversation_exists(request, sender_id):
+@bp.post("/conversations/<raw_id:str>/tags")
+@allow(Role.OPERATOR)
+async def tags(request: Request, raw_id: str) -> HTTPResponse:
+    sender_id = await existing(request, raw_id)
+    if sender_id is None:
         return missing(request)
     state = request.app.ctx.state
+    removed = request.form.get("remove")
     try:
-        if request.form.get("remove"):
-            result = await state.remove_tag(sender_id, request.form.get("remove"))
+        if removed:
+            result = await state.remove_tag(sender_id, removed)
         else:
             result = await state.add_tag(sender_id, request.form.get("tag") or "")
     except ValueError as error:
-        return done(request, back(sender_id), error=str(error), status=400)
-    return done(request, back(sender_id), tags=result)
+        return done(request, back(request, sender_id), error=str(error), status=400)
+    if removed:
+        await audit(request, "tag_removed", sender_id, removed)
+    else:
+        await audit(request, "tag_added", sender_id, request.form.get("tag") or "")
+    return done(request, back(request, sender_id), tags=result)
 
 
-@bp.post("/conversations/<sender_id:str>/flag")
-async def flag(request: Request, sender_id: str) -> HTTPResponse:
-    if not await conversation_exists(request, sender_id):
+@bp.post("/conversations/<raw_id:str>/flag")
+@allow(Role.OPERATOR)
+async def flag(request: Request, raw_id: str) -> HTTPResponse:
+    sender_id = await existing(request, raw_id)
+    if sender_id is None:
         return missing(request)
     try:
         index = int(request.form.get("index") or "")
     except ValueError:
-        return done(request, back(sender_id), error="mensagem inválida", status=400)
+        return done(request, back(request, sender_id), error="mensagem inválida", status=400)
     flags = await request.app.ctx.state.toggle_flag(sender_id, index)
-    return done(request, back(sender_id) + f"#e{index}", flags=flags)
+    await audit(request, "flag", sender_id, f"mensagem {index}: {'marcada' if index in flags else 'desmarcada'}")
+    return done(request, back(request, sender_id) + f"#e{index}", flags=flags)
 
 
 # --- taking over from the assistant ----------------------------------------------------------
 
-@bp.post("/conversations/<sender_id:str>/takeover")
-async def take(request: Request, sender_id: str) -> HTTPResponse:
-    events = await conversation_events(request, sender_id)
-    if events is None:
+@bp.post("/conversations/<raw_id:str>/takeover")
+@allow(Role.OPERATOR)
+async def take(request: Request, raw_id: str) -> HTTPResponse:
+    events = await conversation_events(request, raw_id)
+    sender_id = resolve(request, raw_id)
+    if events is None or sender_id is None:
         return missing(request)
     ctx = request.app.ctx
+    ctx.live.expect_takeover(sender_id)  # this operator knows: no handoff alert for it
     try:
         await ctx.takeover.take(sender_id, events)
     except TakeoverError as error:
-        return done(request, back(sender_id), error=str(error), status=502)
+        return done(request, back(request, sender_id), error=str(error), status=502)
     await ctx.state.start_takeover(sender_id, "")
     await ctx.index.refresh(sender_id)
-    return done(request, back(sender_id), notice="Assistente pausado: você está no controle.")
+    await audit(request, "takeover", sender_id)
+    return done(request, back(request, sender_id), notice="Assistente pausado: você está no controle.")
 
 
-@bp.post("/conversations/<sender_id:str>/handback")
-async def handback(request: Request, sender_id: str) -> HTTPResponse:
-    events = await conversation_events(request, sender_id)
-    if events is None:
+@bp.post("/conversations/<raw_id:str>/handback")
+@allow(Role.OPERATOR)
+async def handback(request: Request, raw_id: str) -> HTTPResponse:
+    events = await conversation_events(request, raw_id)
+    sender_id = resolve(request, raw_id)
+    if events is None or sender_id is None:
         return missing(request)
     ctx = request.app.ctx
     try:
         status = await ctx.takeover.give_back(sender_id, events)
     except TakeoverError as error:
-        return done(request, back(sender_id), error=str(error), status=502)
+        return done(request, back(request, sender_id), error=str(error), status=502)
     await ctx.state.end_takeover(sender_id)
     await ctx.index.refresh(sender_id)
-    return done(request, back(sender_id), notice="Conversa devolvida ao assistente.", lead_status=status)
+    await audit(request, "handback", sender_id, f"status {status}")
+    return done(request, back(request, sender_id), notice="Conversa devolvida ao assistente.", lead_status=status)
 
 
-@bp.post("/conversations/<sender_id:str>/send")
-async def send(request: Request, sender_id: str) -> HTTPResponse:
-    if not await conversation_exists(request, sender_id):
+@bp.post("/conversations/<raw_id:str>/send")
+@allow(Role.OPERATOR)
+async def send(request: Request, raw_id: str) -> HTTPResponse:
+    sender_id = await existing(request, raw_id)
+    if sender_id is None:
         return missing(request)
     ctx = request.app.ctx
     if not await ctx.takeover.is_held(sender_id):
@@ -137,34 +172,42 @@ async def send(request: Request, sender_id: str) -> HTTPResponse:
         # operator may answer at once; the hold keeps the channel quiet too.
         summary = await ctx.index.refresh(sender_id)
         if summary is None or not summary.paused:
-            return done(request, back(sender_id), error="Assuma a conversa antes de escrever.", status=409)
+            return done(request, back(request, sender_id), error="Assuma a conversa antes de escrever.",
+                        status=409)
         await ctx.takeover.store.hold_for_human(sender_id)
         await ctx.state.start_takeover(sender_id, "")
+    text = request.form.get("text") or ""
     try:
-        message_id = await ctx.takeover.send(sender_id, request.form.get("text") or "")
+        message_id = await ctx.takeover.send(sender_id, text)
     except TakeoverError as error:
-        return done(request, back(sender_id), error=str(error), status=502)
+        return done(request, back(request, sender_id), error=str(error), status=502)
     await ctx.index.refresh(sender_id)
-    return done(request, back(sender_id) + "#bottom", message_id=message_id)
+    # What was written stays in the conversation; the trail says who wrote it.
+    await audit(request, "message_sent", sender_id, f"{len(text.strip())} caracteres")
+    return done(request, back(request, sender_id) + "#bottom", message_id=message_id)
 
 
 # --- export and media ------------------------------------------------------------------------
 
-@bp.post("/conversations/<sender_id:str>/export-story")
-async def story(request: Request, sender_id: str) -> HTTPResponse:
-    events = await conversation_events(request, sender_id)
-    if events is None:
+@bp.post("/conversations/<raw_id:str>/export-story")
+@allow(Role.ADMIN)
+async def story(request: Request, raw_id: str) -> HTTPResponse:
+    events = await conversation_events(request, raw_id)
+    sender_id = resolve(request, raw_id)
+    if events is None or sender_id is None:
         return missing(request)
     corrections = await story_corrections(request, sender_id, events)
     project_dir = request.app.ctx.settings.project_dir
     path = await asyncio.to_thread(export_story, project_dir, sender_id, events, corrections)
-    return done(request, back(sender_id), notice=f"História de teste adicionada a {path.name}.",
+    await audit(request, "story_export", sender_id, path.name)
+    return done(request, back(request, sender_id), notice=f"História de teste adicionada a {path.name}.",
                 path=str(path))
 
 
-@bp.get("/conversations/<sender_id:str>/media/<message_id:str>")
-async def media(request: Request, sender_id: str, message_id: str) -> HTTPResponse:
-    data = await conversation_data(request, sender_id)
+@bp.get("/conversations/<raw_id:str>/media/<message_id:str>")
+@allow(Role.VIEWER)
+async def media(request: Request, raw_id: str, message_id: str) -> HTTPResponse:
+    data = await conversation_data(request, raw_id)
     entry = next((e for e in (data or {}).get("entries", []) for m in e.media if m["message_id"] == message_id), None)
     if entry is None:
         return response.json({"error": "no such media"}, status=404)
@@ -184,9 +227,10 @@ async def media(request: Request, sender_id: str, message_id: str) -> HTTPRespon
 
 # --- helpers ---------------------------------------------------------------------------------
 
-async def conversation_data(request: Request, sender_id: str) -> Optional[Dict[str, Any]]:
-    events = await conversation_events(request, sender_id)
-    if events is None:
+async def conversation_data(request: Request, raw_id: str) -> Optional[Dict[str, Any]]:
+    events = await conversation_events(request, raw_id)
+    sender_id = resolve(request, raw_id)
+    if events is None or sender_id is None:
         return None
     ctx = request.app.ctx
     summary = await ctx.index.refresh(sender_id)
@@ -200,7 +244,8 @@ async def conversation_data(request: Request, sender_id: str) -> Optional[Dict[s
                 pipe.hgetall(f"{ctx.settings.key_prefix}:evo:receipt:{message_id}")
             receipts = {i: r for i, r in zip(ids, await pipe.execute()) if r}
     return {
-        "sender_id": sender_id, "summary": summary, "entries": entries, "receipts": receipts,
+        "sender_id": sender_id, "ref": ctx.refs.ref(sender_id), "summary": summary, "entries": entries,
+        "receipts": receipts,
         "slots": slot_changes(entries), "review_status": await ctx.state.status(sender_id),
         "tags": await ctx.state.tags(sender_id), "flags": await ctx.state.flags(sender_id),
         "held": await ctx.takeover.is_held(sender_id), "events": events,
@@ -219,8 +264,16 @@ async def story_corrections(request: Request, sender_id: str,
     return corrections
 
 
-def back(sender_id: str) -> str:
-    return "/conversations/" + quote(sender_id, safe="")
+async def existing(request: Request, raw_id: str) -> Optional[str]:
+    """The conversation id a URL names, when that conversation exists."""
+    sender_id = resolve(request, raw_id)
+    return sender_id if sender_id is not None and await conversation_exists(request, sender_id) else None
+
+
+def back(request: Request, sender_id: str) -> str:
+    """Where a form goes back to: the conversation by its reference (no phone in the URL)."""
+    path: str = request.app.ctx.refs.path(sender_id)
+    return path
 
 
 def entry_json(entry: Any) -> Dict[str, Any]:

@@ -9,7 +9,8 @@ from sanic.response import HTTPResponse
 
 from observability.privacy import mask_phone
 from review.filters import InboxFilter, page_number, paginate, select, tag_counts
-from review.web import done, page
+from review.roles import Role, allow
+from review.web import audit, can, done, page
 
 __all__ = ["bp"]
 
@@ -17,11 +18,13 @@ bp = Blueprint("inbox")
 
 
 @bp.get("/")
+@allow(Role.VIEWER)
 async def root(request: Request) -> HTTPResponse:
     return response.redirect("/conversations", status=303)
 
 
 @bp.get("/conversations")
+@allow(Role.VIEWER)
 async def inbox(request: Request) -> HTTPResponse:
     data = await inbox_data(request)
     tags = data.pop("tags")
@@ -32,26 +35,39 @@ async def inbox(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/conversations")
+@allow(Role.VIEWER)
 async def inbox_api(request: Request) -> HTTPResponse:
     data = await inbox_data(request)
     current = data["page"]
+    rows = data["rows"]
+    if can(request, Role.OPERATOR):
+        # Scripts get the conversation ids (phone numbers): a view of full phones, audited.
+        if rows:
+            await audit(request, "phone_view", "", f"API de conversas: {len(rows)} conversa(s)")
+    else:
+        rows = [{**r, "id": r["ref"]} for r in rows]
     return response.json({"total": current.total, "page": current.number, "pages": current.pages,
-                          "conversations": data["rows"]})
+                          "conversations": rows})
 
 
 @bp.post("/filters")
+@allow(Role.OPERATOR)
 async def save_filter(request: Request) -> HTTPResponse:
     query = InboxFilter.from_args({k: request.form.get(k) for k in request.form}).query()
     try:
-        await request.app.ctx.state.save_filter(request.form.get("name") or "", query)
+        name = await request.app.ctx.state.save_filter(request.form.get("name") or "", query)
     except ValueError as error:
         return done(request, "/conversations?" + query, error=str(error))
+    await audit(request, "filter_saved", "", name)
     return done(request, "/conversations?" + query)
 
 
 @bp.post("/filters/delete")
+@allow(Role.OPERATOR)
 async def delete_filter(request: Request) -> HTTPResponse:
-    await request.app.ctx.state.delete_filter(request.form.get("name") or "")
+    name = request.form.get("name") or ""
+    await request.app.ctx.state.delete_filter(name)
+    await audit(request, "filter_deleted", "", name)
     return done(request, "/conversations")
 
 
@@ -64,7 +80,8 @@ async def inbox_data(request: Request) -> Dict[str, Any]:
     held = await ctx.state.takeovers()
     chosen = select(ctx.index.newest_first(), wanted, statuses, tags, low_confidence)
     current = paginate(chosen, page_number(request.args.get("page")))
-    rows = [inbox_row(s, statuses, tags, held, low_confidence) for s in current.items]
+    rows = [{**inbox_row(s, statuses, tags, held, low_confidence), "ref": ctx.refs.ref(s.sender_id)}
+            for s in current.items]
     return {"filter": wanted, "page": current, "rows": rows, "total": len(ctx.index), "tags": tags}
 
 

@@ -15,7 +15,8 @@ from sanic.response import HTTPResponse
 from crm.outbox import DeadQueue, Delivery, LeadOutbox, QueueRef
 from crm.settings import KOMMO_TARGET, LeadSyncSettings
 from observability.privacy import mask_phone
-from review.web import MAX_SENDER_ID, done, page
+from review.roles import Role, allow
+from review.web import MAX_SENDER_ID, audit, can, done, page
 from sdr.env import ConfigError
 
 __all__ = ["bp", "target_label"]
@@ -30,6 +31,7 @@ bp = Blueprint("integrations")
 
 
 @bp.get("/integrations")
+@allow(Role.VIEWER)
 async def integrations(request: Request) -> HTTPResponse:
     data = await integrations_data(request)
     return page(request, "integrations.html", **data, outcome_labels=OUTCOME_LABELS,
@@ -37,12 +39,15 @@ async def integrations(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/integrations")
+@allow(Role.VIEWER)
 async def integrations_api(request: Request) -> HTTPResponse:
     data = await integrations_data(request)
+    # A queue's member names the conversation (the phone): only for those who may retry it.
+    members = can(request, Role.OPERATOR)
     return response.json({
         "figures": data["figures"],
         "dead": [{"target": d.ref.target, "target_label": data["labels"][d.ref.target],
-                  "conversation": mask_phone(d.ref.conversation_id), "member": d.ref.member,
+                  "conversation": mask_phone(d.ref.conversation_id), "member": d.ref.member if members else None,
                   "since": d.since, "attempts": d.attempts, "last_error": d.last_error, "pending": d.pending}
                  for d in data["dead"]],
         "deliveries": [{**d.__dict__, "target_label": data["labels"][d.target]} for d in data["deliveries"]],
@@ -50,6 +55,7 @@ async def integrations_api(request: Request) -> HTTPResponse:
 
 
 @bp.post("/integrations/retry")
+@allow(Role.OPERATOR)
 async def retry(request: Request) -> HTTPResponse:
     member = request.form.get("member") or ""
     ref = QueueRef.parse(member)
@@ -59,6 +65,7 @@ async def retry(request: Request) -> HTTPResponse:
         return done(request, "/integrations", error="Essa fila não está mais parada.", status=409)
     label = target_label(ref.target, lead_sync_settings())
     logger.info("review.leadsync_retried target=%s conversation=%s", ref.target, mask_phone(ref.conversation_id))
+    await audit(request, "integrations_retry", ref.conversation_id, label)
     return done(request, "/integrations",
                 notice=f"Entregas de {mask_phone(ref.conversation_id)} para {label} de volta na fila.")
 

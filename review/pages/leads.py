@@ -9,7 +9,8 @@ from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
 from review import charts, leads
-from review.web import page
+from review.roles import Role, allow
+from review.web import audit, can, forbidden, page
 
 __all__ = ["bp"]
 
@@ -17,6 +18,7 @@ bp = Blueprint("leads")
 
 
 @bp.get("/leads")
+@allow(Role.VIEWER)
 async def leads_page(request: Request) -> HTTPResponse:
     rows = lead_rows(request)
     summaries = request.app.ctx.index.newest_first()
@@ -27,17 +29,32 @@ async def leads_page(request: Request) -> HTTPResponse:
 
 
 @bp.get("/leads.csv")
+@allow(Role.VIEWER)
 async def leads_csv(request: Request) -> HTTPResponse:
-    rows = lead_rows(request, full_phone=request.args.get("phones") == "full")
+    """Phones masked; `?phones=full` (admins only, audited) for the sales team."""
+    full_phone = request.args.get("phones") == "full"
+    if full_phone and not can(request, Role.ADMIN):
+        return forbidden(request)
+    rows = lead_rows(request, full_phone=full_phone)
+    if full_phone:
+        await audit(request, "csv_full_phones", "", f"{len(rows)} lead(s)")
     return response.text(leads.leads_csv(rows), content_type="text/csv; charset=utf-8",
                          headers={"Content-Disposition": 'attachment; filename="leads.csv"'})
 
 
 @bp.get("/api/leads")
+@allow(Role.VIEWER)
 async def leads_api(request: Request) -> HTTPResponse:
     summaries = request.app.ctx.index.newest_first()
+    rows = lead_rows(request)
+    refs = request.app.ctx.refs
+    if can(request, Role.OPERATOR):
+        if rows:  # each row names its conversation id, the phone number: audited
+            await audit(request, "phone_view", "", f"API de leads: {len(rows)} lead(s)")
+    else:
+        rows = [{**r, "sender_id": refs.ref(r["sender_id"])} for r in rows]
     return response.json({
-        "leads": lead_rows(request),
+        "leads": rows,
         "funnel": [{"week": w.week, "counts": list(w.counts)} for w in leads.weekly_funnel(summaries)],
         "confidence_histogram": leads.confidence_histogram(summaries),
     })

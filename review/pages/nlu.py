@@ -12,8 +12,9 @@ from sanic.response import HTTPResponse
 from review.exporting import allowed_intents, export_nlu
 from review.filters import page_number
 from review.nlu_inbox import NluItem, Verdict, known_ids
+from review.roles import Role, allow
 from review.text import normalise
-from review.web import done, missing, page
+from review.web import audit, done, missing, page
 
 __all__ = ["bp"]
 
@@ -25,6 +26,7 @@ bp = Blueprint("nlu")
 
 
 @bp.get("/nlu")
+@allow(Role.VIEWER)
 async def nlu(request: Request) -> HTTPResponse:
     data = await nlu_data(request)
     return page(request, "nlu.html", **data, intents=allowed_intents(request.app.ctx.settings.project_dir),
@@ -32,6 +34,7 @@ async def nlu(request: Request) -> HTTPResponse:
 
 
 @bp.get("/api/nlu")
+@allow(Role.VIEWER)
 async def nlu_api(request: Request) -> HTTPResponse:
     data = await nlu_data(request)
     return response.json({
@@ -43,6 +46,7 @@ async def nlu_api(request: Request) -> HTTPResponse:
 
 
 @bp.post("/nlu/<item_id:str>")
+@allow(Role.OPERATOR)
 async def nlu_verdict(request: Request, item_id: str) -> HTTPResponse:
     ctx = request.app.ctx
     item: Optional[NluItem] = ctx.index.nlu_items.get(item_id)
@@ -59,10 +63,12 @@ async def nlu_verdict(request: Request, item_id: str) -> HTTPResponse:
         await ctx.state.set_verdict(item_id, Verdict(verdict, intent if verdict == "relabel" else None))
     except ValueError as error:
         return done(request, "/nlu", error=str(error), status=400)
+    await audit(request, "nlu_verdict", item.sender_id, f"{verdict} → {intent}" if verdict == "relabel" else verdict)
     return done(request, "/nlu")
 
 
 @bp.post("/nlu/export")
+@allow(Role.ADMIN)
 async def nlu_export(request: Request) -> HTTPResponse:
     ctx = request.app.ctx
     verdicts = await ctx.state.verdicts()
@@ -70,6 +76,7 @@ async def nlu_export(request: Request) -> HTTPResponse:
     path, count = await asyncio.to_thread(export_nlu, ctx.settings.project_dir, items, verdicts)
     await ctx.state.mark_exported([i.id for i in items])
     logger.info("review.nlu_exported examples=%d", count)
+    await audit(request, "nlu_export", "", f"{count} exemplo(s) em {path.name}")
     return done(request, "/nlu", notice=f"{count} exemplo(s) novo(s) gravado(s) em {path.name}.",
                 added=count, path=str(path))
 

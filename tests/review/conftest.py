@@ -3,12 +3,18 @@ conversations the real Rasa server produced (REST and WhatsApp channels).
 
 Exports go to a temporary copy of the project (REVIEW_PROJECT_DIR), so the
 repository's data and tests are never modified by a test.
+
+Accounts: REVIEW_TOKEN makes the first admin (`admin`, the token as password) on the
+server's first start; `python -m review users add` then makes an operator and a viewer.
+Passwords are hashed with a cheap Argon2 cost here (REVIEW_PASSWORD_HASH_*).
 """
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +30,14 @@ from tests.integration.conversation import Conversation
 from tests.integration.whatsapp import WhatsAppLead
 
 REVIEW_TOKEN = "test-review-token-0123456789"
+ADMIN = "admin"
+OPERATOR, OPERATOR_PASSWORD = "ana", "senha-da-operadora-1"
+VIEWER, VIEWER_PASSWORD = "vera", "senha-da-agencia-1"
+PASSWORDS = {ADMIN: REVIEW_TOKEN, OPERATOR: OPERATOR_PASSWORD, VIEWER: VIEWER_PASSWORD}
+# The on-duty number HANDOFF_NOTIFY_TO names in the tests (the fake Evolution records it).
+ON_DUTY = "5511900009999"
+# Argon2 at test cost: 1 pass over 1 MiB (production: RFC 9106 low-memory, 3 × 64 MiB).
+CHEAP_HASH = {"REVIEW_PASSWORD_HASH_MEMORY_KIB": "1024", "REVIEW_PASSWORD_HASH_TIME_COST": "1"}
 HOSTILE_NAME = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 # How long a test waits for the index to pick a conversation up (it syncs every 0.3 s).
 LISTING_WAIT_S = 60
@@ -63,14 +77,26 @@ def review_server(redis_server, rasa_server, fake_evolution, review_project, log
         "EVOLUTION_URL": fake_evolution.url,
         "EVOLUTION_API_KEY": EVOLUTION_API_KEY,
         "EVOLUTION_INSTANCE": EVOLUTION_INSTANCE,
+        "HANDOFF_NOTIFY_TO": ON_DUTY,
+        **CHEAP_HASH,
     }
     try:
         server = start_server("review-ui", [str(BIN / "python"), "-m", "review"], f"http://127.0.0.1:{port}",
                               "/healthz", logs_dir, env)
     except StartupError as error:
         pytest.fail(str(error))
+    server.env = env  # type: ignore[attr-defined]  # for `python -m review users` against it
+    for name, role in ((OPERATOR, "operator"), (VIEWER, "viewer")):
+        result = users_cli(env, "add", name, "--role", role, "--password-stdin", stdin=PASSWORDS[name] + "\n")
+        assert result.returncode == 0, result.stderr
     yield server
     server.stop()
+
+
+def users_cli(env: Dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """`python -m review users …` against the test server's Redis."""
+    return subprocess.run([str(BIN / "python"), "-m", "review", "users", *args], input=stdin, text=True,
+                          capture_output=True, env={**os.environ, **env}, cwd=ROOT, timeout=60)
 
 
 @dataclass
@@ -123,11 +149,11 @@ def seeded(rasa_server, fake_evolution) -> SeededConversations:
 
 
 class ReviewClient:
-    """A logged-in operator talking to the UI over HTTP."""
+    """A logged-in user talking to the UI over HTTP (the first admin unless told)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, username: str = ADMIN, password: str = REVIEW_TOKEN) -> None:
         self.http = httpx.Client(base_url=url, timeout=60, follow_redirects=False)
-        response = self.http.post("/login", data={"token": REVIEW_TOKEN})
+        response = self.http.post("/login", data={"username": username, "password": password})
         assert response.status_code == 303, response.text
         self.csrf = self.http.get("/api/session").json()["csrf_token"]
 
@@ -152,7 +178,22 @@ class ReviewClient:
 
 @pytest.fixture
 def operator(review_server) -> Iterator[ReviewClient]:
+    """The admin (every right): the tests of what the UI does. Roles: as_operator, as_viewer."""
     client = ReviewClient(review_server.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def as_operator(review_server) -> Iterator[ReviewClient]:
+    client = ReviewClient(review_server.url, OPERATOR, OPERATOR_PASSWORD)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def as_viewer(review_server) -> Iterator[ReviewClient]:
+    client = ReviewClient(review_server.url, VIEWER, VIEWER_PASSWORD)
     yield client
     client.close()
 

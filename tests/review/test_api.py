@@ -21,7 +21,8 @@ CHANGES = ["/logout", "/filters", "/filters/delete", "/nlu/export", "/nlu/abc",
            "/conversations/5511999990000/review", "/conversations/5511999990000/tags",
            "/conversations/5511999990000/flag", "/conversations/5511999990000/takeover",
            "/conversations/5511999990000/handback", "/conversations/5511999990000/send",
-           "/conversations/5511999990000/export-story"]
+           "/conversations/5511999990000/export-story", "/conversations/5511999990000/typing",
+           "/users", "/users/ana/disable", "/users/ana/reset", "/integrations/retry"]
 
 
 # --- login, sessions, CSRF -------------------------------------------------------------
@@ -54,23 +55,26 @@ def test_a_forged_session_cookie_is_not_a_login(review_server):
     assert response.status_code == 401
 
 
-def test_the_login_form_names_its_secret_token(review_server):
+def test_the_login_form_asks_for_user_name_and_password(review_server):
     page = httpx.get(review_server.url + "/login")
     assert page.status_code == 200
-    assert 'name="token"' in page.text
+    assert 'name="username"' in page.text and 'name="password"' in page.text and 'name="token"' not in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert "connect-src 'self'" in page.headers["content-security-policy"]
 
 
-def test_a_wrong_token_is_refused_and_sets_no_session(review_server):
-    response = httpx.post(review_server.url + "/login", data={"token": "wrong-token"})
+def test_a_wrong_password_is_refused_and_sets_no_session(review_server):
+    response = httpx.post(review_server.url + "/login", data={"username": "admin", "password": "wrong-password"})
     assert response.status_code == 401
     assert "review_session" not in response.cookies
-    assert "Token inválido" in response.text
+    assert "Usuário ou senha inválidos" in response.text
+    # The old single-token form is no login any more.
+    assert httpx.post(review_server.url + "/login", data={"token": REVIEW_TOKEN}).status_code == 401
 
 
 def test_login_sets_an_httponly_samesite_cookie_and_logout_ends_it(review_server):
     with httpx.Client(base_url=review_server.url) as client:
-        response = client.post("/login", data={"token": REVIEW_TOKEN})
+        response = client.post("/login", data={"username": "admin", "password": REVIEW_TOKEN})
         assert response.status_code == 303
         cookie = response.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
@@ -85,13 +89,14 @@ def test_login_sets_an_httponly_samesite_cookie_and_logout_ends_it(review_server
 
 
 def test_a_cross_site_login_is_refused(review_server):
-    response = httpx.post(review_server.url + "/login", data={"token": REVIEW_TOKEN},
+    response = httpx.post(review_server.url + "/login", data={"username": "admin", "password": REVIEW_TOKEN},
                           headers={"Origin": "https://evil.example"})
     assert response.status_code == 403
 
 
 def test_login_redirects_only_to_local_paths(review_server):
-    response = httpx.post(review_server.url + "/login", data={"token": REVIEW_TOKEN, "next": "//evil.example/x"})
+    response = httpx.post(review_server.url + "/login",
+                          data={"username": "admin", "password": REVIEW_TOKEN, "next": "//evil.example/x"})
     assert response.headers["location"] == "/conversations"
 
 

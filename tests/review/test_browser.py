@@ -1,11 +1,14 @@
 """The review UI in a real headless Chromium (Debian's, driven by Playwright's
 own driver; nothing is downloaded): log in, filter, open a conversation,
-correct an intent, export and validate, take over and hand back, download the
-CSV. Screenshots of the main pages go to tests/artifacts/ on every run."""
+correct an intent, export and validate, take over and hand back (and its audit
+entries), download the CSV; a viewer's page without actions; a lead's message
+arriving live in an open conversation and the handoff alert. Screenshots of the
+main pages go to tests/artifacts/ on every run."""
 from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,7 +17,8 @@ from typing import Iterator, List
 import pytest
 
 from scripts.procs import ROOT
-from tests.review.conftest import HOSTILE_NAME, REVIEW_TOKEN
+from tests.integration.whatsapp import WhatsAppLead
+from tests.review.conftest import HOSTILE_NAME, OPERATOR, OPERATOR_PASSWORD, REVIEW_TOKEN, VIEWER, VIEWER_PASSWORD
 from tests.review.test_export import validate
 
 pytestmark = pytest.mark.integration
@@ -41,25 +45,43 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="module")
-def browser_page(review_server) -> Iterator:
+def browser(review_server) -> Iterator:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=review_server.url, viewport={"width": 1400, "height": 1000},
-                                      accept_downloads=True, locale="pt-BR")
-        page = context.new_page()
-        page.dialogs: List[str] = []  # type: ignore[attr-defined]
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
-        def on_dialog(dialog) -> None:
-            page.dialogs.append(dialog.message)  # type: ignore[attr-defined]
-            dialog.accept()
 
-        page.on("dialog", on_dialog)
-        yield page
-        context.close()
-        browser.close()
+@pytest.fixture(scope="module")
+def browser_page(browser, review_server) -> Iterator:
+    """The admin's page, through the tests in order (log in, filter, open, …, log out)."""
+    context = browser.new_context(base_url=review_server.url, viewport={"width": 1400, "height": 1000},
+                                  accept_downloads=True, locale="pt-BR")
+    page = context.new_page()
+    page.dialogs: List[str] = []  # type: ignore[attr-defined]
+
+    def on_dialog(dialog) -> None:
+        page.dialogs.append(dialog.message)  # type: ignore[attr-defined]
+        dialog.accept()
+
+    page.on("dialog", on_dialog)
+    yield page
+    context.close()
+
+
+def logged_in(browser, url: str, username: str, password: str):
+    """A page of a new browser context (its own cookies) logged in through the form."""
+    context = browser.new_context(base_url=url, viewport={"width": 1400, "height": 1000}, locale="pt-BR")
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/conversations")
+    return page
 
 
 def shot(page, name: str) -> None:
@@ -71,11 +93,12 @@ def test_log_in_and_filter(browser_page, seeded, operator):
     operator.wait_listed(seeded.qualified, lambda r: r["lead_class"] == "HOT")
     page.goto("/conversations")
     assert "/login" in page.url
-    page.fill("#token", "not-the-token")
+    page.fill("#username", "admin")
+    page.fill("#password", "not-the-password")
     page.click("button[type=submit]")
-    assert page.locator(".error").inner_text() == "Token inválido."
+    assert page.locator(".error").inner_text() == "Usuário ou senha inválidos."
     shot(page, "login")
-    page.fill("#token", REVIEW_TOKEN)
+    page.fill("#password", REVIEW_TOKEN)
     page.click("button[type=submit]")
     page.wait_for_url("**/conversations")
     assert page.locator("#inbox tbody tr").count() >= 4
@@ -97,7 +120,9 @@ def test_log_in_and_filter(browser_page, seeded, operator):
 def test_open_a_conversation(browser_page, seeded):
     page = browser_page
     page.click("#inbox a.open >> text=Maria")
-    page.wait_for_url(f"**/conversations/{seeded.qualified}")
+    # By its reference: the phone number stays out of the address bar and the history.
+    page.wait_for_url(re.compile(r"/conversations/c[0-9a-f]{20}$"))
+    assert seeded.qualified not in page.url
     assert page.locator(".msg.user").first.locator(".intent").inner_text().startswith("greet")
     assert page.locator(".event.action", has_text="utter_greet").count() >= 1
     page.click("#mark-reviewed")
@@ -163,6 +188,56 @@ def test_leads_and_csv_download(browser_page, seeded, tmp_path):
     download_info.value.save_as(str(path))
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
     assert rows[0][0] == "Nome" and any(r[0] == "Maria" for r in rows[1:])
+
+
+def test_the_audit_log_shows_the_take_over(browser_page, seeded):
+    page = browser_page
+    page.goto("/audit")
+    page.fill("input[name=conversation]", seeded.whatsapp.phone)
+    page.click("#audit-filters button[type=submit]")
+    page.wait_for_url("**conversation=**")
+    actions = page.locator("#audit tbody tr").evaluate_all("rows => rows.map(r => r.dataset.action)")
+    assert {"takeover", "message_sent", "handback"} <= set(actions)
+    assert seeded.whatsapp.phone not in page.locator("#audit").inner_text()  # masked on screen
+    shot(page, "audit")
+
+
+def test_a_viewer_sees_no_actions_and_is_refused(browser, review_server, seeded):
+    page = logged_in(browser, review_server.url, VIEWER, VIEWER_PASSWORD)
+    assert page.locator("#who-am-i").inner_text().endswith("leitura")
+    assert page.locator("nav a[href='/audit'], #save-filter").count() == 0
+    page.click("#inbox a.open >> text=Maria")
+    page.wait_for_selector("#transcript")
+    assert page.locator("#takeover, #operator-send, #add-tag, #mark-reviewed, #export-story, #show-phone").count() == 0
+    assert seeded.qualified not in page.content()
+    ref = page.locator("#conv").get_attribute("data-ref")
+    # Even a hand-made request is refused (the page holds the session's CSRF token).
+    status = page.evaluate("""async (ref) => {
+        const csrf = document.querySelector("input[name=csrf_token]").value;
+        const r = await fetch(`/conversations/${ref}/takeover`, {method: "POST", headers: {"X-CSRF-Token": csrf}});
+        return r.status; }""", ref)
+    assert status == 403
+    shot(page, "viewer")
+    page.context.close()
+
+
+def test_a_message_arrives_live_and_a_handoff_raises_the_alert(browser, review_server, rasa_server,
+                                                               fake_evolution, operator):
+    lead = WhatsAppLead(rasa_server.url, fake_evolution)
+    lead.say("oi")
+    ref = operator.wait_listed(lead.phone)["ref"]
+    page = logged_in(browser, review_server.url, OPERATOR, OPERATOR_PASSWORD)
+    page.goto(f"/conversations/{ref}")
+    lead.say("meu nome é Lúcia")
+    # No reload: the stream tells the page, which fetches its transcript again.
+    page.wait_for_selector("#transcript .msg.user .text >> text=meu nome é Lúcia", timeout=30_000)
+    lead.say("quero falar com um atendente humano")
+    alert = page.wait_for_selector(".alert.handoff", timeout=30_000)
+    assert "pediu atendimento humano" in alert.inner_text()
+    assert page.locator("#lead-status").inner_text() == "atendimento_humano"
+    page.wait_for_selector("#operator-send textarea")  # the reply box came with the update
+    shot(page, "handoff-alert")
+    page.context.close()
 
 
 def test_log_out(browser_page):

@@ -22,7 +22,7 @@ from crm.outbox import Delivery, LeadOutbox, QueueRef
 from crm.settings import webhook_target
 from observability.privacy import mask_phone, mask_phones_in
 from scripts.procs import BIN, Server, StartupError, free_port, start_server
-from tests.review.conftest import REVIEW_TOKEN, ReviewClient, csrf_from
+from tests.review.conftest import CHEAP_HASH, REVIEW_TOKEN, ReviewClient, csrf_from
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +54,7 @@ def integrations_server(redis_server, logs_dir) -> Iterator[Server]:
         "RASA_URL": f"http://127.0.0.1:{free_port()}",
         "LEAD_WEBHOOK_URLS": WEBHOOK_URL,
         "LEAD_WEBHOOK_SECRET": "test-webhook-signing-secret",
+        **CHEAP_HASH,
     }
     try:
         server = start_server("review-integrations", [str(BIN / "python"), "-m", "review"],
@@ -168,8 +169,10 @@ def test_the_page_shows_figures_dead_letters_and_deliveries(operator, lead_outbo
     assert "hooks.example.com:8443" in dead and UNKNOWN_HOOK in dead
     assert "HTTP 500 from the receiver for 5511*******01" in dead
     assert "Tentar de novo" in dead
-    # The row links to the conversation by its real id, and posts the queue it retries.
-    assert f'href="/conversations/{DEAD_LEAD}"' in page
+    # The row links to the conversation by its reference (no number in the URL), and posts
+    # the queue it retries.
+    assert re.search(r'href="/conversations/c[0-9a-f]{20}"', section(page, "dead"))
+    assert f'href="/conversations/{DEAD_LEAD}"' not in page
     assert f'name="member" value="{HOOK}|{DEAD_LEAD}"' in page
     row = re.search(r"hooks\.example\.com:8443.*?</tr>", section(page, "dead"), re.S)
     assert row and re.findall(r"<td>(\d+)</td>", row.group(0)) == ["3", "2"]  # attempts, pending events

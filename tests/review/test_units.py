@@ -161,14 +161,70 @@ def test_auth_helpers():
     assert safe_next("//evil.example") == safe_next("https://evil") == safe_next("/\\evil") == "/conversations"
 
 
-def test_settings_refuse_to_start_without_a_token_and_hide_secrets():
-    with pytest.raises(ConfigError):
-        ReviewSettings.from_env({})
+def test_settings_take_an_optional_first_run_token_and_hide_secrets():
+    assert ReviewSettings.from_env({}).token is None  # accounts log in; the token only makes the first admin
     with pytest.raises(ConfigError):
         ReviewSettings.from_env({"REVIEW_TOKEN": "short"})
-    settings = ReviewSettings.from_env({"REVIEW_TOKEN": "long-enough-token", "RASA_AUTH_TOKEN": "rasa-secret"})
+    settings = ReviewSettings.from_env({"REVIEW_TOKEN": "long-enough-token", "RASA_AUTH_TOKEN": "rasa-secret",
+                                        "HANDOFF_NOTIFY_TO": "5511900009999"})
     assert (settings.host, settings.port) == ("127.0.0.1", 5002)
+    assert settings.handoff_notify_to == "5511900009999" and settings.audit_retention_days == 365
+    assert (settings.password_cost.memory_kib, settings.password_cost.time_cost) == (65536, 3)  # RFC 9106
     assert "long-enough-token" not in repr(settings) and "rasa-secret" not in repr(settings)
+    assert "5511900009999" not in repr(settings)
+    with pytest.raises(ConfigError):
+        ReviewSettings.from_env({"REVIEW_PASSWORD_HASH_MEMORY_KIB": "8"})
+
+
+def test_roles_include_the_ones_below():
+    from review.roles import Role
+
+    assert Role.ADMIN.covers(Role.OPERATOR) and Role.OPERATOR.covers(Role.VIEWER)
+    assert not Role.VIEWER.covers(Role.OPERATOR) and not Role.OPERATOR.covers(Role.ADMIN)
+    assert Role.parse("boss") is None
+
+
+def test_login_backoff_per_account_and_per_address(redis_server):
+    from redis import asyncio as aioredis
+
+    from review.auth import FREE_FAILURES_PER_ADDRESS, FREE_FAILURES_PER_USER, LoginBackoff, backoff_seconds
+
+    assert backoff_seconds(FREE_FAILURES_PER_USER - 1, FREE_FAILURES_PER_USER) == 0
+    assert [backoff_seconds(n, 5) for n in (5, 6, 7)] == [2, 4, 8] and backoff_seconds(99, 5) == 15 * 60
+
+    async def scenario():
+        client = aioredis.Redis(host=redis_server.host, port=redis_server.port, decode_responses=True)
+        backoff = LoginBackoff(client, "unit-backoff")
+        now = 1_000_000.0
+        try:
+            for _ in range(FREE_FAILURES_PER_USER):
+                await backoff.failed("ana", "10.0.0.1", now=now)
+            assert await backoff.wait_seconds("ana", "10.0.0.9", now=now) == 2  # the account, any address
+            assert await backoff.wait_seconds("bia", "10.0.0.1", now=now) == 0  # the address: not yet
+            assert await backoff.wait_seconds("ana", "10.0.0.1", now=now + 2) == 0
+            await backoff.succeeded("ana")
+            assert await backoff.wait_seconds("ana", "10.0.0.1", now=now) == 0
+            for i in range(FREE_FAILURES_PER_ADDRESS):  # many accounts from one address
+                await backoff.failed(f"user{i}", "10.0.0.2", now=now)
+            assert await backoff.wait_seconds("someone-else", "10.0.0.2", now=now) == 2
+            assert await backoff.wait_seconds("someone-else", "10.0.0.3", now=now) == 0
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_passwords_are_argon2id_and_rehashed_when_the_cost_changes():
+    from review.passwords import HashCost, Passwords, password_problem
+
+    cheap = Passwords(HashCost(memory_kib=1024, time_cost=1))
+    stored = cheap.hash("uma-senha-longa")
+    assert stored.startswith("$argon2id$") and "m=1024,t=1" in stored
+    assert cheap.verify(stored, "uma-senha-longa") and not cheap.verify(stored, "outra-senha")
+    assert not cheap.verify("not-a-hash", "uma-senha-longa")
+    assert not cheap.needs_rehash(stored)
+    assert Passwords(HashCost(memory_kib=2048, time_cost=1)).needs_rehash(stored)
+    assert password_problem("curta") and password_problem("x" * 300) and password_problem("x" * 10) is None
 
 
 def test_the_channel_honours_the_ui_hold_until_it_is_released(redis_server):
