@@ -18,15 +18,17 @@ from scripts.library_warnings import silence_library_deprecations  # noqa: E402
 # The libraries' import-time deprecation walls, raised once while collecting, under the filters
 # (pyproject.toml's filterwarnings covers what tests raise later).
 silence_library_deprecations()
+import asyncio
 import subprocess  # noqa: E402
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 import pytest
 import redis
 import sanic_cors  # noqa: E402,F401
+from redis import asyncio as aioredis
 
 from scripts.procs import (
     SHIPPED_SANIC_WORKERS,
@@ -114,6 +116,27 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 @pytest.fixture(scope="session")
 def redis_port(redis_server: RedisInfo) -> int:
     return redis_server.port
+
+
+@pytest.fixture
+def two_servers(redis_port: int) -> Callable[..., Any]:
+    """two_servers(async fn(a, b), make=lambda client: client): runs fn with two objects built
+    on their own Redis clients (decode_responses), as two server processes sharing one Redis."""
+
+    def runner(body: Callable[..., Awaitable[Any]], make: Callable[[Any], Any] = lambda client: client,
+               *, decode_responses: bool = True) -> Any:
+        async def main() -> Any:
+            clients = [aioredis.Redis(host="127.0.0.1", port=redis_port, decode_responses=decode_responses)
+                       for _ in range(2)]
+            try:
+                return await body(*(make(client) for client in clients))
+            finally:
+                for client in clients:
+                    await client.close()
+
+        return asyncio.run(main())
+
+    return runner
 
 
 @pytest.fixture

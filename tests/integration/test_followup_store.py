@@ -5,7 +5,6 @@ import asyncio
 from typing import Any, Awaitable, Callable
 
 import pytest
-from redis import asyncio as aioredis
 
 from connectors.followup_store import FollowUpStore
 from whatsapp.store import ChannelStore
@@ -16,21 +15,9 @@ LEASE = 60.0
 
 
 @pytest.fixture
-def run(redis_port: int, prefix: str) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
-    """run(async fn(store, other_store)) with two stores = two servers on one Redis."""
-
-    def runner(body: Callable[..., Awaitable[Any]]) -> Any:
-        async def main() -> Any:
-            clients = [aioredis.Redis(host="127.0.0.1", port=redis_port, decode_responses=True) for _ in range(2)]
-            try:
-                return await body(*(FollowUpStore(c, prefix) for c in clients))
-            finally:
-                for client in clients:
-                    await client.close()
-
-        return asyncio.run(main())
-
-    return runner
+def run(two_servers: Callable[..., Any], prefix: str) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
+    """run(async fn(store, other_store)): two FollowUpStores = two servers on one Redis."""
+    return lambda body: two_servers(body, lambda client: FollowUpStore(client, prefix))
 
 
 def test_a_plan_is_claimed_only_when_due(run):

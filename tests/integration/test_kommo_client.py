@@ -7,7 +7,6 @@ from typing import Any, Awaitable, Callable, Iterator
 
 import httpx
 import pytest
-from redis import asyncio as aioredis
 
 from crm.kommo_client import (
     KommoAuthError,
@@ -268,18 +267,9 @@ def test_the_fake_posts_webhooks_as_kommo_does(fake: FakeKommo) -> None:
 
 
 @pytest.fixture
-def redis_run(redis_port: int) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
-    """run(async fn(client, other_client)): two processes' clients on one Redis."""
-    def runner(body: Callable[..., Awaitable[Any]]) -> Any:
-        async def main() -> Any:
-            clients = [aioredis.Redis(host="127.0.0.1", port=redis_port) for _ in range(2)]
-            try:
-                return await body(*clients)
-            finally:
-                for client in clients:
-                    await client.close()
-        return asyncio.run(main())
-    return runner
+def redis_run(two_servers: Callable[..., Any]) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
+    """run(async fn(client, other_client)): two processes' clients (bytes) on one Redis."""
+    return lambda body: two_servers(body, decode_responses=False)
 
 
 def test_no_second_ever_holds_more_than_the_budget_across_processes(redis_run, prefix: str, raw) -> None:

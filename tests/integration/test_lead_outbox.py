@@ -51,21 +51,9 @@ class Target:
 
 
 @pytest.fixture
-def run(redis_port: int, prefix: str) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
-    """run(async fn(outbox, other_outbox)): two outboxes = two servers on one Redis."""
-
-    def runner(body: Callable[..., Awaitable[Any]]) -> Any:
-        async def main() -> Any:
-            clients = [aioredis.Redis(host="127.0.0.1", port=redis_port, decode_responses=True) for _ in range(2)]
-            try:
-                return await body(*(LeadOutbox(c, prefix) for c in clients))
-            finally:
-                for client in clients:
-                    await client.close()
-
-        return asyncio.run(main())
-
-    return runner
+def run(two_servers: Callable[..., Any], prefix: str) -> Callable[[Callable[..., Awaitable[Any]]], Any]:
+    """run(async fn(store, other_store)): two LeadOutboxs = two servers on one Redis."""
+    return lambda body: two_servers(body, lambda client: LeadOutbox(client, prefix))
 
 
 def test_an_event_published_twice_is_queued_once_per_target(run):
