@@ -18,7 +18,7 @@ from typing import Optional, TextIO
 __all__ = ["OUR_PACKAGES", "THIRD_PARTY_MODULE", "silence_library_deprecations"]
 
 OUR_PACKAGES = (
-    "observability", "sdr", "whatsapp", "crm", "connectors", "actions", "review", "components",
+    "observability", "sdr", "whatsapp", "crm", "meetings", "connectors", "actions", "review", "components",
     "scripts", "bench", "tests",
 )
 # A module name that is not one of ours (the same pattern pytest's filterwarnings uses).

@@ -1,9 +1,9 @@
 """The packages stay in layers, each module stays small, each Docker image carries what it imports.
 
-    observability  <-  sdr  <-  whatsapp, crm  <-  connectors, actions, review, components
+    observability  <-  sdr  <-  whatsapp, crm, meetings  <-  connectors, actions, review, components
 
 A package imports only the packages below it (never one beside or above it), the lowest
-never import Rasa or Sanic, and whatsapp/ and crm/ work without Rasa (a channel sits on a
+never import Rasa or Sanic, and whatsapp/, crm/ and meetings/ work without Rasa (a channel sits on a
 client package usable on its own, as Rasa's own channels do).
 """
 from __future__ import annotations
@@ -21,12 +21,13 @@ ALLOWED: Dict[str, Set[str]] = {
     "sdr": {"observability"},
     "whatsapp": {"observability", "sdr"},
     "crm": {"observability", "sdr"},
+    "meetings": {"observability", "sdr"},
     "connectors": {"observability", "sdr", "whatsapp", "crm"},
     "actions": {"observability", "sdr", "whatsapp", "crm"},
     "review": {"observability", "sdr", "whatsapp", "crm"},
     "components": {"observability", "sdr"},
 }
-NO_FRAMEWORK = {"observability", "sdr", "whatsapp", "crm"}
+NO_FRAMEWORK = {"observability", "sdr", "whatsapp", "crm", "meetings"}
 FRAMEWORKS = {"rasa", "rasa_sdk", "sanic", "sanic_cors"}
 MAX_MODULE_LINES = 600
 
