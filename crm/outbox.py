@@ -36,15 +36,18 @@ DONE_TTL_SECONDS = 30 * 24 * 3600
 DELIVERIES_KEPT = 1000
 MEMBER_SEPARATOR = "|"
 
-# KEYS: seen, due, claims, dead, queue_1..n | ARGV: event json, now, seen ttl, member_1..n
+# A dead queue that gets a new event goes back in line with fresh attempts.
+# KEYS: seen, due, claims, dead, then per target: queue, state | ARGV: event json, now, seen ttl,
+# member per target
 PUBLISH = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
   return 0
 end
-for i = 5, #KEYS do
-  local member = ARGV[i - 1]
+for i = 5, #KEYS, 2 do
+  local member = ARGV[4 + (i - 5) / 2]
   redis.call('RPUSH', KEYS[i], ARGV[1])
   if redis.call('ZREM', KEYS[4], member) == 1 then
+    redis.call('DEL', KEYS[i + 1])
     redis.call('ZADD', KEYS[2], ARGV[2], member)
   elseif not redis.call('ZSCORE', KEYS[3], member) and not redis.call('ZSCORE', KEYS[2], member) then
     redis.call('ZADD', KEYS[2], ARGV[2], member)
@@ -144,7 +147,7 @@ class LeadOutbox:
         refs = [QueueRef(target, event.conversation_id) for target in targets]
         published = await self._publish(
             keys=[self.key("seen", event.id), self.key("due"), self.key("claims"), self.key("dead")]
-            + [self._queue(ref) for ref in refs],
+            + [key for ref in refs for key in (self._queue(ref), self._state(ref))],
             args=[event.to_json(), repr(time.time() if now is None else now), SEEN_TTL_SECONDS]
             + [ref.member for ref in refs],
         )

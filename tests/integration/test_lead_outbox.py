@@ -123,8 +123,13 @@ def test_a_request_the_target_refuses_as_invalid_is_dead_at_once_and_a_new_event
         await outbox.publish(event(), ["kommo"], now=clock.now)
         await worker.run_once()
         assert [d.attempts for d in await outbox.dead()] == [1]
-        # The operator fixed the mapping; the lead's next event puts the queue back in line.
+        # The operator fixed the mapping; the lead's next event puts the queue back in line,
+        # with fresh attempts: one more outage is retried, not dead at once.
         await outbox.publish(event(LeadEventType.HANDOFF, anchor="9"), ["kommo"], now=clock.now)
+        kommo.failures.append(DeliveryError("Kommo unavailable (503)"))
+        await worker.run_once()
+        assert await outbox.dead() == [] and [d.attempts for d in await outbox.deliveries(1)] == [1]
+        clock.now += 10
         await worker.run_once()
         assert kommo.got == [f"{LEAD}:lead.qualified", f"{LEAD}:lead.handoff"]
     run(body)
