@@ -128,7 +128,7 @@ class KommoInput(InputChannel):
                     (("crm_lead_id", lead_id), ("crm_contact_id", contact_id)) if value is not None]
         try:
             await self.apply(conversation_id, ids)
-        except (RedisError, OSError) as error:  # the ids stay in KommoLinks; the slots are a mirror
+        except Exception as error:  # noqa: BLE001 - the ids stay in KommoLinks; the slots are a mirror
             logger.warning("kommo.slots_not_written conversation=%s error=%s",
                            mask_phone(conversation_id), type(error).__name__)
 

@@ -98,6 +98,9 @@ class LeadSyncWorker:
                 await deliver(event)
             except DeliveryError as error:
                 return await self._failed(ref, event, error)
+            except Exception as error:  # noqa: BLE001 - a bug in one target must not stop the worker
+                logger.exception("leadsync.deliverer_crashed target=%s event=%s", ref.target, event.id)
+                return await self._failed(ref, event, DeliveryError(f"internal error ({type(error).__name__})"))
             await self.outbox.mark_delivered(ref, event.id)
             await self._record(ref, event.id, event.type, "delivered", 0, "")
             logger.info("leadsync.delivered target=%s event=%s type=%s conversation=%s",

@@ -284,3 +284,27 @@ def test_publishing_is_off_without_targets_and_never_fails_the_turn(monkeypatch)
     monkeypatch.setenv("LEAD_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("REDIS_PORT", str(free_port()))  # Redis down
     assert asyncio.run(publish_lead_event(LeadEventType.HOT, make_tracker(), SLOTS)) is None
+
+
+def test_a_target_that_crashes_is_retried_and_the_worker_goes_on(run):
+    class Broken:
+        calls = 0
+
+        async def __call__(self, lead_event: LeadEvent) -> None:
+            Broken.calls += 1
+            if Broken.calls == 1:
+                raise AttributeError("'NoneType' object has no attribute 'lock_store'")
+
+    async def body(outbox, _):
+        clock = Clock()
+        worker = LeadSyncWorker(outbox, SETTINGS, {"kommo": Broken()}, clock=clock)
+        await outbox.publish(event(), ["kommo"], now=clock.now)
+        await worker.run_once()
+        [failed] = await outbox.deliveries()
+        clock.now += 10
+        await worker.run_once()
+        return failed, await outbox.deliveries()
+
+    failed, deliveries = run(body)
+    assert (failed.outcome, failed.detail) == ("retry", "internal error (AttributeError)")
+    assert deliveries[0].outcome == "delivered"
