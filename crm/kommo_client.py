@@ -24,7 +24,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from types import TracebackType
 from typing import Any, Optional, Union
 from urllib.parse import urlsplit
 
@@ -32,6 +31,7 @@ import httpx
 
 from crm.phones import same_phone
 from observability.privacy import mask_phone, mask_phones_in
+from sdr.http_pool import PooledHttpClient
 
 __all__ = [
     "KommoAuthError",
@@ -212,7 +212,7 @@ def _as_list(body: Body) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- client
 
 
-class KommoClient:
+class KommoClient(PooledHttpClient):
     """Kommo API v4 for one account. Use ``async with`` or call ``aclose()``."""
 
     def __init__(
@@ -226,43 +226,23 @@ class KommoClient:
             raise ValueError("token must not be empty")
         if timeout_seconds <= 0:
             raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
+        super().__init__()
         self._base_url = base_url.rstrip("/")
         self._token = token
         self._timeout_s = timeout_seconds
         self._throttle = throttle
         self._transport = transport
-        self._client: Optional[httpx.AsyncClient] = None
-        self._closed = False
 
     def __repr__(self) -> str:
         return f"KommoClient(base_url={self._base_url!r})"  # deliberately without the token
 
-    async def __aenter__(self) -> KommoClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        self._closed = True
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._closed:
-            raise RuntimeError("KommoClient is closed")
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self._base_url,
-                headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
-                timeout=httpx.Timeout(self._timeout_s),
-                transport=self._transport,
-            )
-        return self._client
+    def _new_pool(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self._base_url,
+            headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
+            timeout=httpx.Timeout(self._timeout_s),
+            transport=self._transport,
+        )
 
     # ----------------------------------------------------------------- account
 

@@ -36,7 +36,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Optional
 from urllib.parse import quote, urlsplit
 
@@ -45,6 +44,7 @@ from google.auth import crypt
 from google.auth import jwt as google_jwt
 
 from meetings.slots import Interval
+from sdr.http_pool import PooledHttpClient
 
 __all__ = [
     "CALENDAR_SCOPE",
@@ -230,7 +230,7 @@ class ServiceAccount:
 # --------------------------------------------------------------------------- client
 
 
-class GoogleCalendarClient:
+class GoogleCalendarClient(PooledHttpClient):
     """Google Calendar API v3 as one service account. Use ``async with`` or call ``aclose()``."""
 
     def __init__(
@@ -247,6 +247,7 @@ class GoogleCalendarClient:
             raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
         if not scopes:
             raise ValueError("scopes must not be empty")
+        super().__init__()
         self._account = account
         self._base_url = base_url.rstrip("/")
         self._token_url = token_url
@@ -255,8 +256,6 @@ class GoogleCalendarClient:
         self._timeout_s = timeout_seconds
         self._transport = transport
         self._clock = clock
-        self._client: Optional[httpx.AsyncClient] = None
-        self._closed = False
         self._token: Optional[str] = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
@@ -264,30 +263,11 @@ class GoogleCalendarClient:
     def __repr__(self) -> str:
         return f"GoogleCalendarClient(account={self._account.client_email!r}, base_url={self._base_url!r})"
 
-    async def __aenter__(self) -> GoogleCalendarClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        self._closed = True
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._closed:
-            raise RuntimeError("GoogleCalendarClient is closed")
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                headers={"Accept": "application/json"}, timeout=httpx.Timeout(self._timeout_s),
-                transport=self._transport,
-            )
-        return self._client
+    def _new_pool(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            headers={"Accept": "application/json"}, timeout=httpx.Timeout(self._timeout_s),
+            transport=self._transport,
+        )
 
     # ----------------------------------------------------------------- token
 

@@ -17,8 +17,7 @@ import copy
 import logging
 import random
 import time
-from types import TracebackType
-from typing import Any, Mapping, Optional, Sequence, Type, cast
+from typing import Any, Mapping, Optional, Sequence, cast
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -27,6 +26,7 @@ from observability import metrics
 from observability.logs import REQUEST_ID_HEADER, get_request_id
 from observability.privacy import mask_phone
 from sdr.breaker import CircuitBreaker
+from sdr.http_pool import PooledHttpClient
 from whatsapp.evolution_errors import (
     EvolutionAPIError,
     EvolutionError,
@@ -85,7 +85,7 @@ LID_SUFFIX = "@lid"
 # --------------------------------------------------------------------------- client
 
 
-class EvolutionClient:
+class EvolutionClient(PooledHttpClient):
     """Evolution API v2 client bound to one instance. Use ``async with`` or call ``aclose()``.
 
     ``timeout_s`` applies to connect, write and pool waits, and to reads; a send with a typing
@@ -117,6 +117,7 @@ class EvolutionClient:
             raise ValueError(f"timeout_s must be positive, got {timeout_s}")
         if max_retries < 0 or backoff_base_s < 0 or backoff_max_s < 0:
             raise ValueError("max_retries, backoff_base_s and backoff_max_s must not be negative")
+        super().__init__()
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._instance = instance
@@ -127,9 +128,7 @@ class EvolutionClient:
         self._transport = transport
         self._breaker = CircuitBreaker(breaker_failures, breaker_reset_s, name="Evolution")
         self._random = random.Random()
-        self._client: Optional[httpx.AsyncClient] = None
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
-        self._closed = False
         # Views of the same server for other instances (for_instance) share this pool and breaker.
         self._owner: Optional[EvolutionClient] = None
         self._views: dict[str, EvolutionClient] = {}
@@ -165,42 +164,22 @@ class EvolutionClient:
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def __aenter__(self) -> EvolutionClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        traceback: Optional[TracebackType],
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the pooled connections; the client cannot be used afterwards."""
-        self._closed = True
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.aclose()
-
     def _http(self) -> httpx.AsyncClient:
-        if self._owner is not None:
-            return self._owner._http()
-        if self._closed:
-            raise RuntimeError("EvolutionClient is closed")
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self._base_url,
-                headers={"apikey": self._api_key, "accept": "application/json"},
-                timeout=httpx.Timeout(self._timeout_s),
-                limits=httpx.Limits(
-                    max_connections=MAX_CONNECTIONS,
-                    max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
-                    keepalive_expiry=KEEPALIVE_EXPIRY_S,
-                ),
-                transport=self._transport,
-            )
-        return self._client
+        # A view for another instance uses its owner's pool.
+        return self._owner._http() if self._owner is not None else super()._http()
+
+    def _new_pool(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self._base_url,
+            headers={"apikey": self._api_key, "accept": "application/json"},
+            timeout=httpx.Timeout(self._timeout_s),
+            limits=httpx.Limits(
+                max_connections=MAX_CONNECTIONS,
+                max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
+                keepalive_expiry=KEEPALIVE_EXPIRY_S,
+            ),
+            transport=self._transport,
+        )
 
     # ----------------------------------------------------------------- messages
 
