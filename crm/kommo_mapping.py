@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, TypeVar, Union
 
 import yaml
 
@@ -87,6 +87,7 @@ _TASK_KEYS = frozenset({"enabled", "type_id", "deadline_minutes", "text"})
 _DIGITS = re.compile(r"\d+")
 
 IdMap = Mapping[str, int]
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -218,17 +219,22 @@ def _kommo_id(value: Any, key: str, source: str) -> int:
     return kommo_id
 
 
-def _id_map(value: Any, key: str, names: Any, source: str) -> IdMap:
-    """``name: id`` lines; a name must be one of ``names``; a null id = not mapped (dropped)."""
+def _named(value: Any, key: str, names: Any, source: str, read: Callable[[Any, str, str], V],
+           what: str = "name") -> Mapping[str, V]:
+    """``name: value`` lines; a name must be one of ``names``; a null value = not mapped (dropped)."""
     section = _section(value, key, source)
-    ids: dict[str, int] = {}
+    found: dict[str, V] = {}
     for name, raw in section.items():
         where = f"{key}.{name}"
         if name not in names:
-            raise _fail(source, where, f"unknown name (one of: {', '.join(sorted(names))})")
+            raise _fail(source, where, f"unknown {what} (one of: {', '.join(sorted(names))})")
         if raw is not None:
-            ids[str(name)] = _kommo_id(raw, where, source)
-    return MappingProxyType(ids)
+            found[str(name)] = read(raw, where, source)
+    return MappingProxyType(found)
+
+
+def _id_map(value: Any, key: str, names: Any, source: str) -> IdMap:
+    return _named(value, key, names, source, _kommo_id)
 
 
 def _id_list(value: Any, key: str, source: str) -> list[int]:
@@ -259,16 +265,7 @@ def _tags(value: Any, source: str) -> tuple[str, ...]:
 
 
 def _class_tags(value: Any, source: str) -> Mapping[str, str]:
-    section = _section(value, "class_tags", source)
-    classes = {c.value for c in LeadClass}
-    tags: dict[str, str] = {}
-    for name, raw in section.items():
-        where = f"class_tags.{name}"
-        if name not in classes:
-            raise _fail(source, where, f"unknown lead class (one of: {', '.join(sorted(classes))})")
-        if raw is not None:
-            tags[str(name)] = _tag(raw, where, source)
-    return MappingProxyType(tags)
+    return _named(value, "class_tags", {c.value for c in LeadClass}, source, _tag, what="lead class")
 
 
 def _whole_number(value: Any, key: str, minimum: int, source: str) -> int:
