@@ -26,6 +26,7 @@ COPY components ./components
 COPY connectors ./connectors
 COPY whatsapp ./whatsapp
 COPY crm ./crm
+COPY meetings ./meetings
 COPY sdr ./sdr
 COPY observability ./observability
 # The review UI (docker compose service `review`) runs from this image too.
@@ -56,6 +57,7 @@ RUN apt-get update \
 COPY actions ./actions
 COPY whatsapp ./whatsapp
 COPY crm ./crm
+COPY meetings ./meetings
 COPY sdr ./sdr
 COPY observability ./observability
 ENV LOG_FORMAT=json

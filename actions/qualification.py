@@ -5,12 +5,13 @@ import logging
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.gemini_qualifier import conversation_from_events, qualify
 from actions.lead_events import publish_lead_event
+from actions.meeting_session import calendar_settings
 from actions.sales_team import notify_sales
 from actions.simulation import send_simulation
 from crm.events import LeadEventType
@@ -41,9 +42,18 @@ def savings_message(assessment: LeadAssessment) -> Optional[str]:
     )
 
 
-def closing_response(lead_class: str, lead_status: str) -> str:
+# With booking on, these classes are offered a meeting right away (meeting_form).
+BOOKING_RESPONSES = {
+    LeadClass.HOT.value: "utter_qualified_hot_book",
+    LeadClass.WARM.value: "utter_qualified_warm_book",
+}
+
+
+def closing_response(lead_class: str, lead_status: str, booking: bool = False) -> str:
     if lead_status == LeadStatus.SUBSCRIPTION:
         return "utter_offer_subscription"
+    if booking and lead_class in BOOKING_RESPONSES:
+        return BOOKING_RESPONSES[lead_class]
     return CLASS_RESPONSES[lead_class]
 
 
@@ -68,10 +78,9 @@ class ActionQualifyLead(Action):
             savings = savings_message(assess_lead(lead))  # no simulation without the state and the bill
             if savings:
                 dispatcher.utter_message(text=savings)
-        dispatcher.utter_message(
-            response=closing_response(qualification.lead_class, qualification.lead_status),
-            customer_name=slots.get("customer_name") or "",
-        )
+        booking = calendar_settings() is not None and not slots.get("meeting_status")
+        response = closing_response(qualification.lead_class, qualification.lead_status, booking)
+        dispatcher.utter_message(response=response, customer_name=slots.get("customer_name") or "")
         hot = qualification.lead_class == LeadClass.HOT and qualification.lead_status != LeadStatus.SUBSCRIPTION
         if hot:
             await notify_sales(slots.get("customer_name"), tracker.sender_id, qualification.summary,
@@ -79,4 +88,7 @@ class ActionQualifyLead(Action):
         # Into the CRM and the webhooks, in this order: the lead exists before it is marked hot.
         for event_type in (LeadEventType.QUALIFIED, LeadEventType.HOT) if hot else (LeadEventType.QUALIFIED,):
             await publish_lead_event(event_type, tracker, lead, summary=qualification.summary)
-        return [SlotSet(slot, value) for slot, value in updates.items()]
+        events: List[EventType] = [SlotSet(slot, value) for slot, value in updates.items()]
+        if response in BOOKING_RESPONSES.values():
+            events.append(FollowupAction("meeting_form"))  # offer the times now
+        return events

@@ -11,6 +11,7 @@
 - The weekly report to `WEEKLY_REPORT_TO` at `WEEKLY_REPORT_AT`, once per week
   across all servers.
 - Media kept from webhooks is removed after `MEDIA_RETENTION_HOURS`.
+- Meetings: reminders, retried bookings and changes in the calendars (`connectors.meetings`).
 
 The schedule is in Redis (`connectors.followup_store`), so it survives restarts
 and is shared by replicas: each follow-up is taken by exactly one server.
@@ -26,6 +27,7 @@ from rasa.core.channels.channel import OutputChannel
 from redis.exceptions import RedisError
 
 from connectors.followup_store import FollowUpStore, PlannedFollowUp
+from connectors.meetings import MeetingScheduler
 from connectors.weekly_report import collect_weekly_figures, format_report
 from observability.metrics import FOLLOWUPS, WEEKLY_REPORTS_SENT
 from observability.privacy import mask_phone
@@ -89,6 +91,7 @@ class ProactiveScheduler:
         agent: Callable[[], Any],
         output_channel: Callable[[], OutputChannel],
         max_per_tick: int = 20,
+        meetings: Optional[MeetingScheduler] = None,
     ) -> None:
         self.settings = settings
         self.followups = followups
@@ -98,6 +101,7 @@ class ProactiveScheduler:
         self._output_channel = output_channel
         self.max_per_tick = max_per_tick
         self._last_media_sweep = 0.0
+        self.meetings = meetings
 
     # --- the lead spoke -------------------------------------------------------------
 
@@ -152,6 +156,13 @@ class ProactiveScheduler:
                 logger.exception("followup.failed conversation=%s stage=%d",
                                  mask_phone(planned.conversation_id), planned.stage)
         await self.send_weekly_report_if_due(now)
+        if self.meetings is not None:
+            try:
+                await self.meetings.tick()
+            except (asyncio.CancelledError, RedisError):
+                raise
+            except Exception:  # a meeting's failure must not stop the follow-ups
+                logger.exception("meeting.tick_failed")
         if abs(now - self._last_media_sweep) >= MEDIA_SWEEP_EVERY_SECONDS:  # abs: a clock set back
             self._last_media_sweep = now
             removed = await self.channel_store.sweep_media(now - self.settings.media_retention_seconds)

@@ -35,6 +35,7 @@ LEAD_FIELDS = (
     "property_type", "is_owner", "roof_type", "is_decision_maker", "timeline",
     "financing_interest", "lead_score", "lead_class", "lead_status", "opted_out",
     "lead_source", "lead_campaign", "crm_lead_id", "crm_contact_id",
+    "meeting_at", "meeting_kind", "meeting_status", "meeting_address",
 )
 # A conversation id is the lead's phone (country code and number, digits only) unless WhatsApp
 # only showed the lead's LID, a longer opaque number: then there is no phone to give a CRM.

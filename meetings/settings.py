@@ -9,6 +9,12 @@
   (https://oauth2.googleapis.com/token): only tests point them elsewhere;
 - ``MEETING_MINUTES`` (45), ``MEETING_BUFFER_MINUTES`` (15, kept free before and after),
   ``MEETING_DAYS_AHEAD`` (5 business days), ``MEETING_KINDS`` ("video,visita");
+- ``MEETING_CONSULTANTS``: optional first names, ``ana@empresa.com=Ana,bruno@empresa.com=Bruno``
+  (the lead reads "com a Ana"); without one, the name comes from the calendar id ("ana.souza@…" → Ana);
+- ``MEETING_REMINDERS`` ("24h,2h" before the meeting), ``MEETING_SYNC_SECONDS`` (120: how often
+  booked events are checked in the calendars, to notice one moved or deleted there),
+  ``MEETING_RETRY_SECONDS`` (300: a request the calendar could not take is tried again);
+- ``REVIEW_PUBLIC_URL``: the review UI's address, for the link in the calendar event (optional);
 - ``BUSINESS_HOURS`` (09:00-20:00) in ``TZ_NAME`` (America/Sao_Paulo), shared with follow-ups.
 
 Booking is optional: without both credentials and ids it is off (``enabled`` is False). Only one
@@ -26,7 +32,7 @@ from urllib.parse import urlsplit
 
 from meetings.slots import SlotRules
 from sdr.env import ConfigError, number
-from sdr.schedule_rules import BusinessHours, ScheduleConfigError
+from sdr.schedule_rules import BusinessHours, ScheduleConfigError, parse_delays
 
 __all__ = ["KNOWN_KINDS", "CalendarSettings"]
 
@@ -39,6 +45,7 @@ MAX_CALENDARS = 50  # freeBusy answers at most 50 calendars per query
 MAX_MEETING_MINUTES = 8 * 60
 MAX_DAYS_AHEAD = 30
 SECONDS_PER_MINUTE = 60
+DEFAULT_REMINDERS_S = (24 * 3600.0, 2 * 3600.0)  # the day before, and two hours before
 
 
 def _url(environ: Mapping[str, str], name: str, default: str) -> str:
@@ -78,6 +85,28 @@ def _kinds(environ: Mapping[str, str]) -> tuple[str, ...]:
     return kinds
 
 
+def _names(environ: Mapping[str, str], ids: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    raw = environ.get("MEETING_CONSULTANTS") or ""
+    pairs = []
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        calendar, _, name = part.partition("=")
+        if not name.strip() or calendar.strip() not in ids:
+            raise ConfigError(
+                f"MEETING_CONSULTANTS: {part!r} is not calendar=Name for a calendar in GOOGLE_CALENDAR_IDS")
+        pairs.append((calendar.strip(), name.strip()))
+    return tuple(pairs)
+
+
+def _reminders(environ: Mapping[str, str]) -> tuple[float, ...]:
+    raw = environ.get("MEETING_REMINDERS")
+    if raw is None:
+        return DEFAULT_REMINDERS_S
+    try:
+        return tuple(sorted(set(parse_delays(raw)), reverse=True))
+    except ScheduleConfigError as error:
+        raise ConfigError(f"MEETING_REMINDERS: {error}") from error
+
+
 def _hours(environ: Mapping[str, str]) -> BusinessHours:
     text = (environ.get("BUSINESS_HOURS") or "").strip() or DEFAULT_BUSINESS_HOURS
     tz_name = (environ.get("TZ_NAME") or "").strip() or DEFAULT_TZ_NAME
@@ -100,6 +129,20 @@ class CalendarSettings:
     days_ahead: int = 5
     kinds: tuple[str, ...] = KNOWN_KINDS
     hours: BusinessHours = field(default_factory=lambda: BusinessHours.parse(DEFAULT_BUSINESS_HOURS, DEFAULT_TZ_NAME))
+    consultant_names: tuple[tuple[str, str], ...] = ()
+    reminders_s: tuple[float, ...] = DEFAULT_REMINDERS_S
+    sync_seconds: float = 120.0
+    retry_seconds: float = 300.0
+    review_public_url: str = ""
+
+    def consultant_name(self, calendar_id: str) -> str:
+        """The consultant's first name, as the lead reads it."""
+        named = dict(self.consultant_names).get(calendar_id)
+        if named:
+            return named.split()[0]
+        local = calendar_id.split("@")[0]
+        first = local.replace("_", ".").replace("-", ".").split(".")[0]
+        return first.capitalize() if first.isalpha() else "nosso consultor"
 
     @property
     def enabled(self) -> bool:
@@ -140,6 +183,11 @@ class CalendarSettings:
             days_ahead=_whole(environ, "MEETING_DAYS_AHEAD", 5, 1, MAX_DAYS_AHEAD),
             kinds=_kinds(environ),
             hours=hours,
+            consultant_names=_names(environ, ids),
+            reminders_s=_reminders(environ),
+            sync_seconds=float(_whole(environ, "MEETING_SYNC_SECONDS", 120, 5, 24 * 3600)),
+            retry_seconds=float(_whole(environ, "MEETING_RETRY_SECONDS", 300, 1, 24 * 3600)),
+            review_public_url=(environ.get("REVIEW_PUBLIC_URL") or "").strip().rstrip("/"),
         )
 
 

@@ -9,17 +9,13 @@ the conversation index.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-import secrets
 from typing import Dict, Optional
 
 from redis import asyncio as aioredis
 
-__all__ = ["ConversationRefs", "REF_PATTERN"]
+from sdr.conversation_refs import REF_PATTERN, conversation_ref, load_ref_key
 
-REF_PATTERN = re.compile(r"^c[0-9a-f]{20}$")
+__all__ = ["ConversationRefs", "REF_PATTERN"]
 
 
 class ConversationRefs:
@@ -30,12 +26,10 @@ class ConversationRefs:
 
     @classmethod
     async def load(cls, client: aioredis.Redis, prefix: str) -> ConversationRefs:
-        name = f"{prefix}:review:ref_key"
-        await client.set(name, secrets.token_hex(32), nx=True)
-        return cls(bytes.fromhex(await client.get(name)))
+        return cls(await load_ref_key(client, prefix))
 
     def ref(self, sender_id: str) -> str:
-        found = "c" + hmac.new(self.key, sender_id.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+        found = conversation_ref(self.key, sender_id)
         self._back[found] = sender_id
         return found
 

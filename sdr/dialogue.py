@@ -26,6 +26,7 @@ LEAD_PROFILE_SLOTS = (
     "customer_name", "monthly_bill_brl", "monthly_kwh", "utility", "city", "state", "property_type",
     "is_owner", "roof_type", "is_decision_maker", "timeline", "financing_interest",
     "lead_score", "lead_class", "lead_status", "opted_out", "lead_source", "lead_campaign",
+    "meeting_at", "meeting_kind", "meeting_status",
 )
 
 # Side questions a lead may ask at any time, with the response that answers
@@ -59,8 +60,16 @@ UNSUPPORTED_MEDIA_INTENT = "unsupported_media"
 CHANNEL_INTENTS = (SHARE_BILL_INTENT, VOICE_NOTE_UNREADABLE_INTENT, UNSUPPORTED_MEDIA_INTENT)
 # Triggered by the follow-up scheduler (connectors/followups.py), never typed.
 FOLLOWUP_INTENT = "EXTERNAL_followup"
+# Triggered by the scheduler for a meeting (a reminder, a change in the calendar), never typed;
+# its entity MEETING_NOTICE_ENTITY holds a sdr.vocabulary.MeetingNotice value.
+MEETING_INTENT = "EXTERNAL_meeting"
+MEETING_NOTICE_ENTITY = "meeting_notice"
+MEETING_START_ENTITY = "meeting_start"  # the meeting a reminder was planned for: a moved one's are void
 # Intents with no NLU examples by design.
-INTENTS_NOT_TYPED = CHANNEL_INTENTS + (FOLLOWUP_INTENT,)
+INTENTS_NOT_TYPED = CHANNEL_INTENTS + (FOLLOWUP_INTENT, MEETING_INTENT)
+MEETING_FORM = "meeting_form"
+# The booking's slots, in the order people read them.
+MEETING_SLOTS = ("meeting_kind", "meeting_address", "meeting_at", "meeting_id", "meeting_status")
 
 
 def latest_intent(latest_message: Optional[Mapping[str, Any]]) -> Optional[str]:

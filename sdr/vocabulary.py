@@ -16,6 +16,10 @@ __all__ = [
     "LeadClass",
     "LeadSource",
     "LeadStatus",
+    "MeetingKind",
+    "MeetingNotice",
+    "MEETING_STATUSES_UPCOMING",
+    "MeetingStatus",
     "PropertyType",
     "RoofType",
     "STATUSES_BEING_QUALIFIED",
@@ -89,6 +93,39 @@ class Timeline(str, enum.Enum):
     WITHIN_30_DAYS = "30_dias"
     WITHIN_90_DAYS = "90_dias"
     NO_DATE = "sem_previsao"
+
+
+class MeetingKind(str, enum.Enum):
+    """Slot ``meeting_kind``: what the lead is booked for (``MEETING_KINDS`` says which exist)."""
+
+    VIDEO = "video"  # a video call with a consultant
+    VISIT = "visita"  # a technical visit to the property
+
+
+class MeetingStatus(str, enum.Enum):
+    """Slot ``meeting_status``."""
+
+    PENDING = "pendente"  # the lead chose a time; the calendar could not take it yet (retried)
+    BOOKED = "agendada"
+    RESCHEDULED = "remarcada"
+    CANCELLED = "cancelada"
+    DONE = "realizada"
+
+
+# A booked meeting still to happen (reminders, reschedule and cancel apply).
+MEETING_STATUSES_UPCOMING = frozenset({MeetingStatus.BOOKED.value, MeetingStatus.RESCHEDULED.value})
+
+
+class MeetingNotice(str, enum.Enum):
+    """What the scheduler tells the lead about a meeting (entity of ``EXTERNAL_meeting``)."""
+
+    REMINDER_DAY = "lembrete_24h"
+    REMINDER_HOURS = "lembrete_2h"
+    CONFIRMED = "confirmada"  # a pending request the calendar finally took
+    NOT_BOOKED = "nao_agendada"  # a pending request whose time was taken meanwhile
+    CANCELLED_IN_CALENDAR = "cancelada_na_agenda"
+    MOVED_IN_CALENDAR = "movida_na_agenda"
+    DONE = "realizada"  # its time has passed: only the slot changes, the lead is not messaged
 
 
 # Brazil's 27 federative units (the ``state`` slot holds one of these).

@@ -204,6 +204,12 @@ class FakeGoogleCalendar(BackgroundServer):
         with self._lock:
             return [self._out(e) for e in self._calendars.get(calendar_id, {}).values()]
 
+    def delete_by_hand(self, calendar_id: str, event_id: str) -> None:
+        """A consultant deletes the event in Google Calendar (as the web UI does: it stays, cancelled)."""
+        with self._lock:
+            event = self._calendars[calendar_id][event_id]
+            event.update(status="cancelled", updated=_rfc3339(time.time()), _seq=next(self._seq))
+
     def event(self, calendar_id: str, event_id: str) -> Optional[dict[str, Any]]:
         with self._lock:
             found = self._calendars.get(calendar_id, {}).get(event_id)

@@ -27,6 +27,7 @@ from connectors.evolution.output import CHANNEL_NAME, EvolutionOutput, drain_out
 from connectors.evolution.worker import TurnWorker
 from connectors.followup_store import FollowUpStore
 from connectors.followups import ProactiveScheduler, ProactiveSettings
+from connectors.meetings import MeetingScheduler
 from observability import metrics
 from observability.errors import init_error_reporting
 from observability.logs import (
@@ -38,6 +39,7 @@ from observability.logs import (
 )
 from observability.privacy import mask_phone
 from sdr.clock import Clock
+from sdr.redis_settings import RedisSettings
 from sdr.signing import secrets_match
 from whatsapp.client import EvolutionClient
 from whatsapp.identity import pairs_in_contacts
@@ -173,6 +175,11 @@ class EvolutionInput(InputChannel):
                 self.clock,
                 agent=lambda: self._app.ctx.agent,
                 output_channel=self.get_output_channel,
+                meetings=MeetingScheduler(  # the action server's keys: the deployment's prefix, not the channel's
+                    self.store.redis, RedisSettings.from_env().key_prefix, self.clock,
+                    agent=lambda: self._app.ctx.agent, output_channel=self.get_output_channel,
+                    run_once=FollowUpStore(self.store.redis, self.settings.redis_prefix).run_once,
+                ),
             )
         return self._scheduler
 

@@ -14,6 +14,7 @@ from sanic.response import HTTPResponse
 
 from crm.outbox import DeadQueue, Delivery, LeadOutbox, QueueRef
 from crm.settings import KOMMO_TARGET, LeadSyncSettings
+from meetings.store import MeetingRecord, MeetingStore
 from observability.privacy import mask_phone
 from review.roles import Role, allow
 from review.web import MAX_SENDER_ID, audit, can, done, page
@@ -115,4 +116,17 @@ async def integrations_data(request: Request) -> Dict[str, Any]:
     settings = lead_sync_settings()
     targets = {d.ref.target for d in dead} | {d.target for d in deliveries}
     return {"figures": figures, "dead": dead, "deliveries": deliveries,
-            "labels": {t: target_label(t, settings) for t in targets}}
+            "labels": {t: target_label(t, settings) for t in targets},
+            "meetings_pending": await meetings_pending(request)}
+
+
+async def meetings_pending(request: Request) -> List[Dict[str, Any]]:
+    """Bookings the calendar could not take yet (meetings/booking.py retries them)."""
+    store = MeetingStore(request.app.ctx.redis, request.app.ctx.settings.key_prefix)
+    waiting = []
+    for conversation_id, next_try in (await store.pending())[:DEAD_SHOWN]:
+        record: MeetingRecord | None = await store.get(conversation_id)
+        if record is not None:
+            waiting.append({"conversation_id": conversation_id, "next_try": next_try, "start": record.start,
+                            "kind": record.kind, "reason": record.pending_reason})
+    return waiting

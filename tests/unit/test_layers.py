@@ -22,9 +22,9 @@ ALLOWED: Dict[str, Set[str]] = {
     "whatsapp": {"observability", "sdr"},
     "crm": {"observability", "sdr"},
     "meetings": {"observability", "sdr"},
-    "connectors": {"observability", "sdr", "whatsapp", "crm"},
-    "actions": {"observability", "sdr", "whatsapp", "crm"},
-    "review": {"observability", "sdr", "whatsapp", "crm"},
+    "connectors": {"observability", "sdr", "whatsapp", "crm", "meetings"},
+    "actions": {"observability", "sdr", "whatsapp", "crm", "meetings"},
+    "review": {"observability", "sdr", "whatsapp", "crm", "meetings"},
     "components": {"observability", "sdr"},
 }
 NO_FRAMEWORK = {"observability", "sdr", "whatsapp", "crm", "meetings"}

@@ -9,7 +9,16 @@ import pytest
 import yaml
 
 from sdr import vocabulary
-from sdr.vocabulary import LeadClass, LeadSource, LeadStatus, PropertyType, RoofType, Timeline
+from sdr.vocabulary import (
+    LeadClass,
+    LeadSource,
+    LeadStatus,
+    MeetingKind,
+    MeetingStatus,
+    PropertyType,
+    RoofType,
+    Timeline,
+)
 
 SLOTS = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text())["slots"]
 
@@ -23,6 +32,8 @@ SLOTS = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read
         ("property_type", PropertyType),
         ("roof_type", RoofType),
         ("timeline", Timeline),
+        ("meeting_kind", MeetingKind),
+        ("meeting_status", MeetingStatus),
     ],
 )
 def test_enum_matches_the_domain(slot: str, values: Type[enum.Enum]) -> None:
