@@ -234,3 +234,34 @@ def test_an_event_deleted_in_the_calendar_is_noticed_and_the_lead_told(stack: Me
     calendar.delete_by_hand(calendar_id, slots["meeting_id"])
     wait_for(lead, "precisou cancelar")
     assert _wait(lambda: lead.tracker()["slots"]["meeting_status"] == "cancelada")
+
+
+def test_two_leads_racing_for_the_last_free_time_one_books_it_the_other_gets_the_nearest(
+        stack: MeetingStack, calendar):
+    first, second = stack.lead(), stack.lead()
+    day = a_free_business_time(days=8, hour=9)
+    # Bruno is away that day, and Ana has only 14h free: the race is for one consultant's one hour.
+    calendar.add_busy(BRUNO, day.timestamp(), day.timestamp() + 12 * 3600)
+    calendar.add_busy(ANA, day.timestamp(), day.replace(hour=14).timestamp() - 3600)
+    calendar.add_busy(ANA, day.replace(hour=15).timestamp() + 3600, day.timestamp() + 12 * 3600)
+    for lead in (first, second):
+        lead.say("oi")
+        lead.say("quero agendar uma videochamada")
+        lead.say("video")
+    # A question while choosing is answered, then the times are offered again.
+    replies = second.say("e quanto custa a instalação?")
+    assert len(replies) >= 2 and offered_starts(replies[-1]), replies
+    before = {lead.phone: len(lead.replies()) for lead in (first, second)}
+    for lead in (first, second):
+        lead.send(f"dia {day.day} às 14h")
+    for lead in (first, second):
+        lead.wait_for_replies(before[lead.phone] + 1)
+        lead.settle()
+    outcomes = {lead.phone: " ".join(lead.replies()[before[lead.phone]:]) for lead in (first, second)}
+    winners = [phone for phone, text in outcomes.items() if "Combinado!" in text]
+    assert len(winners) == 1, outcomes
+    [loser] = [lead for lead in (first, second) if lead.phone not in winners]
+    assert "não está livre" in outcomes[loser.phone] and offered_starts(outcomes[loser.phone]), outcomes
+    at_14h = [e for e in events(calendar) if parse_time(e["start"]["dateTime"]) == day.replace(hour=14).timestamp()]
+    assert len(at_14h) == 1
+    assert "Combinado!" in " ".join(loser.say("1"))
