@@ -144,7 +144,8 @@ def wait_for(lead: WhatsAppLead, needle: str) -> str:
     return [text for text in lead.replies() if needle in text][-1]
 
 
-def test_a_hot_lead_books_a_visit_is_reminded_moves_it_and_cancels_it(stack: MeetingStack, calendar, lead_webhooks):
+def test_a_hot_lead_books_a_visit_is_reminded_moves_it_and_cancels_it(stack: MeetingStack, calendar, lead_webhooks,
+                                                                       fake_kommo):
     lead = stack.lead()
     for answer in HOT_ANSWERS:
         replies = lead.say(answer)
@@ -164,6 +165,11 @@ def test_a_hot_lead_books_a_visit_is_reminded_moves_it_and_cancels_it(stack: Mee
     assert lead.phone[-4:] in event["description"]
     assert "https://painel.example.com/conversations/c" in event["description"]
     assert _wait(lambda: any(body["lead"]["phone"] == lead.phone for body in lead_webhooks.events("meeting.booked")))
+    booked_hook = [b for b in lead_webhooks.events("meeting.booked") if b["lead"]["phone"] == lead.phone][0]
+    assert booked_hook["lead"]["meeting_at"] == slots["meeting_at"] and booked_hook["lead"]["meeting_kind"] == "visita"
+    crm_lead_id = int(lead.tracker()["slots"]["crm_lead_id"])
+    assert _wait(lambda: any(n["entity_id"] == crm_lead_id and "Reunião agendada" in n["params"]["text"]
+                             for n in fake_kommo.notes))
 
     # Reminders on the scheduler's clock: the day before, then two hours before; each once.
     stack.set_clock(starts[1] - 24 * 3600 + 1)
