@@ -309,6 +309,32 @@ def note_text(lead: Mapping[str, Any]) -> str:
     return "\n\n".join(blocks) or "Lead criado pela assistente do WhatsApp."
 
 
+MEETING_TASK_TYPE = 2  # Kommo's built-in task type "meeting"
+MEETING_KIND_WORDS = {"video": "videochamada", "visita": "visita técnica"}
+
+
+def meeting_task_body(lead_id: int, lead: Mapping[str, Any], *, request_id: Optional[str] = None,
+                      ) -> Optional[dict[str, Any]]:
+    """A Kommo *meeting* task at the booked time (``meeting_at``), so the consultant sees it in
+    Kommo's calendar; None without a readable meeting time."""
+    moment = _datetime(lead.get("meeting_at"))
+    if moment is None:
+        return None
+    kind = MEETING_KIND_WORDS.get(str(lead.get("meeting_kind") or ""), "reunião")
+    name = _text(lead.get("customer_name")) or MISSING_NAME
+    where = _text(lead.get("meeting_address"))
+    body: dict[str, Any] = {
+        "task_type_id": MEETING_TASK_TYPE,
+        "text": f"{kind.capitalize()} com {name}" + (f" — {where}" if where else "") + " (agendada pelo WhatsApp)",
+        "complete_till": int(moment.timestamp()),
+        "entity_id": lead_id,
+        "entity_type": "leads",
+    }
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body
+
+
 def task_body(
     lead_id: int, lead: Mapping[str, Any], mapping: KommoMapping, *, complete_till: int,
     responsible_user_id: Optional[int] = None, request_id: Optional[str] = None,

@@ -33,6 +33,7 @@ from crm.kommo_payloads import (
     complex_lead_body,
     contact_update_body,
     lead_update_body,
+    meeting_task_body,
     new_lead_body,
     note_text,
     task_body,
@@ -140,6 +141,11 @@ class KommoSync:
             body = task_body(lead_id, lead, self.mapping, complete_till=int(due), request_id=event.id)
             if body is not None:
                 await client.add_task(body)
+            await self.links.mark_step(event.id, "task", STEP_TTL_SECONDS)
+        if event.type == LeadEventType.MEETING_BOOKED.value and not await self.links.step_done(event.id, "task"):
+            meeting = meeting_task_body(lead_id, lead, request_id=event.id)
+            if meeting is not None:
+                await client.add_task(meeting)
             await self.links.mark_step(event.id, "task", STEP_TTL_SECONDS)
         logger.info("kommo.synced event=%s type=%s lead=%d conversation=%s",
                     event.id, event.type, lead_id, mask_phone(event.conversation_id))

@@ -216,3 +216,18 @@ def test_a_task_is_due_within_business_hours(local, expected):
     at = datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=tz).timestamp()
     due = datetime.fromtimestamp(task_deadline(at, 60, HOURS), tz).strftime("%Y-%m-%d %H:%M")
     assert due == expected
+
+
+def test_a_booked_meeting_is_a_kommo_meeting_task_at_its_time_once(run, kommo):
+    async def body(sync, links, linked):
+        await sync(event(LeadEventType.QUALIFIED))
+        booked = event(LeadEventType.MEETING_BOOKED, anchor="2", meeting_at="2025-12-03T15:00:00-03:00",
+                       meeting_kind="visita", meeting_address="Rua das Flores, 123")
+        await sync(booked)
+        await sync(booked)  # redelivered
+
+    run(body)
+    [task] = kommo.tasks
+    assert task["task_type_id"] == 2 and task["complete_till"] == MONDAY_10H + 2 * 86400 + 5 * 3600
+    assert task["text"].startswith("Visita técnica com Maria Silva — Rua das Flores, 123")
+    assert any("Reunião agendada" in note["params"]["text"] for note in kommo.notes)
