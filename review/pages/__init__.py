@@ -9,8 +9,9 @@ from review.pages.leads import bp as leads
 from review.pages.live import bp as live
 from review.pages.login import bp as login
 from review.pages.nlu import bp as nlu
+from review.pages.questions import bp as questions
 from review.pages.users import bp as users
 
 __all__ = ["BLUEPRINTS"]
 
-BLUEPRINTS = (login, inbox, conversation, nlu, leads, integrations, live, users, audit)
+BLUEPRINTS = (login, inbox, conversation, nlu, questions, leads, integrations, live, users, audit)

@@ -1,0 +1,186 @@
+"""The knowledge base on the held-out questions (tests/data/faq_heldout.yml, never trained on).
+
+    python -m scripts.faq_eval [--model models/current.tar.gz] [--min-on-topic 0.90] [--max-wrong 0.03]
+
+Each question is parsed by the trained model and turned into what the assistant would do
+(``outcome``, the same decision as actions/faq.py): answer a knowledge-base topic, answer with one
+of the contract's question intents, or defer ("vou confirmar com um consultor"). Against the
+expectation of the item:
+
+- on topic: the right topic (``faq/<topic>``) or the right contract intent;
+- wrong topic: an answer about something else (the failure leads notice most);
+- deferred: an honest "I will confirm" (neither right nor wrong);
+- for the ``defer`` items (questions outside the knowledge base): how many were deferred.
+
+Prints the rates, the confusions and writes results/faq_eval.json; exits 1 below the gates.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+import yaml
+
+from sdr.dialogue import ANSWER_RESPONSES
+from sdr.faq import FAQ_INTENT
+
+ROOT = Path(__file__).resolve().parents[1]
+HELDOUT = ROOT / "tests" / "data" / "faq_heldout.yml"
+DEFAULT_MODEL = ROOT / "models" / "current.tar.gz"
+DEFER = "defer"
+# The selector's confidence below which the assistant defers instead of answering a topic
+# (actions/faq.py reads the same value from FAQ_MIN_CONFIDENCE).
+DEFAULT_MIN_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    expected: str  # "faq/<topic>", a contract intent, or "defer"
+
+
+def load_items(path: Path = HELDOUT) -> List[Item]:
+    items = []
+    for raw in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]:
+        if raw.get("topic"):
+            expected = f"{FAQ_INTENT}/{raw['topic']}"
+        elif raw.get("intent"):
+            expected = str(raw["intent"])
+        else:
+            expected = DEFER
+        items.append(Item(str(raw["text"]), expected))
+    return items
+
+
+def outcome(parse: Mapping[str, Any], min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> str:
+    """What the assistant does with a parsed message: "faq/<topic>", a question intent it answers,
+    "defer", or the intent name when it is not a question at all (e.g. "inform")."""
+    intent = (parse.get("intent") or {}).get("name")
+    if intent == FAQ_INTENT:
+        selected = ((parse.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
+        key = selected.get("intent_response_key")
+        if key and float(selected.get("confidence") or 0.0) >= min_confidence:
+            return str(key)
+        return DEFER
+    if intent in ("nlu_fallback", None):
+        return DEFER
+    return str(intent)
+
+
+@dataclass(frozen=True)
+class Scores:
+    questions: int
+    on_topic: int
+    wrong: int
+    deferred: int
+    other: int
+    defer_items: int
+    defer_items_deferred: int
+    confusions: List[tuple[str, str, int]]
+
+    @property
+    def on_topic_rate(self) -> float:
+        return self.on_topic / self.questions if self.questions else 0.0
+
+    @property
+    def wrong_rate(self) -> float:
+        return self.wrong / self.questions if self.questions else 0.0
+
+    @property
+    def deferred_rate(self) -> float:
+        return self.deferred / self.questions if self.questions else 0.0
+
+
+def is_answer(done: str) -> bool:
+    return done.startswith(f"{FAQ_INTENT}/") or done in ANSWER_RESPONSES
+
+
+def score(items: Sequence[Item], done: Sequence[str]) -> Scores:
+    on_topic = wrong = deferred = other = defer_items = defer_deferred = 0
+    confusions: Counter[tuple[str, str]] = Counter()
+    for item, did in zip(items, done):
+        if item.expected == DEFER:
+            defer_items += 1
+            defer_deferred += did == DEFER or not is_answer(did)
+            continue
+        if did == item.expected:
+            on_topic += 1
+        elif did == DEFER:
+            deferred += 1
+        elif is_answer(did):
+            wrong += 1
+            confusions[(item.expected, did)] += 1
+        else:
+            other += 1  # read as an answer to the form, a greeting…: no answer, no wrong answer
+    questions = len(items) - defer_items
+    return Scores(questions, on_topic, wrong, deferred, other, defer_items, defer_deferred,
+                  [(a, b, n) for (a, b), n in confusions.most_common()])
+
+
+async def parse_all(model: Path, texts: Sequence[str]) -> List[Dict[str, Any]]:
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)  # else every parse is printed
+    agent = Agent.load(str(model))
+    return [await agent.parse_message(text) for text in texts]
+
+
+def report(scores: Scores, show: int = 15) -> str:
+    lines = [
+        "| held-out questions | on topic | wrong topic | deferred | no answer | outside-KB questions deferred |",
+        "|---|---|---|---|---|---|",
+        f"| {scores.questions} | {scores.on_topic} ({scores.on_topic_rate:.1%}) | {scores.wrong} "
+        f"({scores.wrong_rate:.1%}) | {scores.deferred} ({scores.deferred_rate:.1%}) | {scores.other} | "
+        f"{scores.defer_items_deferred}/{scores.defer_items} |",
+    ]
+    if scores.confusions:
+        lines += ["", "| expected | answered instead | times |", "|---|---|---|"]
+        lines += [f"| {a} | {b} | {n} |" for a, b, n in scores.confusions[:show]]
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--min-on-topic", type=float, default=None)
+    parser.add_argument("--max-wrong", type=float, default=None)
+    parser.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE)
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "faq_eval.json")
+    args = parser.parse_args(argv)
+    items = load_items()
+    parses = asyncio.run(parse_all(args.model, [item.text for item in items]))
+    done = [outcome(parse, args.min_confidence) for parse in parses]
+    scores = score(items, done)
+    print(report(scores))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "questions": scores.questions, "on_topic_rate": round(scores.on_topic_rate, 4),
+        "wrong_rate": round(scores.wrong_rate, 4), "deferred_rate": round(scores.deferred_rate, 4),
+        "outside_kb_deferred": [scores.defer_items_deferred, scores.defer_items],
+        "confusions": scores.confusions,
+        "items": [{"text": i.text, "expected": i.expected, "done": d} for i, d in zip(items, done)],
+    }, ensure_ascii=False, indent=1), encoding="utf-8")
+    failed = []
+    if args.min_on_topic is not None and scores.on_topic_rate < args.min_on_topic:
+        failed.append(f"on topic {scores.on_topic_rate:.1%} < {args.min_on_topic:.0%}")
+    if args.max_wrong is not None and scores.wrong_rate > args.max_wrong:
+        failed.append(f"wrong topic {scores.wrong_rate:.1%} > {args.max_wrong:.0%}")
+    if failed:
+        print("FAQ held-out gate FAILED: " + "; ".join(failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
