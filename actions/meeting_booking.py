@@ -26,6 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.faq import answer_faq
 from actions.lead_events import publish_lead_event
 from actions.meeting_session import booking_request, calendar_settings, open_booker
 from actions.sales_team import format_phone
@@ -38,6 +39,7 @@ from meetings.store import MeetingRecord
 from meetings.wording import KIND_LABELS, options_text, when_text
 from observability.privacy import mask_phone
 from sdr.dialogue import ANSWER_LIKE_INTENTS, ANSWER_RESPONSES, MEETING_FORM, REQUESTED_SLOT, latest_intent, user_text
+from sdr.faq import FAQ_INTENT
 from sdr.text import fold_words
 from sdr.vocabulary import MEETING_STATUSES_UPCOMING, MeetingKind, MeetingStatus
 
@@ -164,9 +166,13 @@ class ValidateMeetingForm(FormValidationAction):
             booked = await self._choose_and_book(dispatcher, tracker, settings, text, intent)
             if booked is not None:
                 return events + booked
-        return events + self._not_read(dispatcher, requested, intent)
+        return events + await self._not_read(dispatcher, tracker, requested, intent)
 
-    def _not_read(self, dispatcher: CollectingDispatcher, requested: str, intent: Optional[str]) -> List[EventType]:
+    async def _not_read(self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str,
+                        intent: Optional[str]) -> List[EventType]:
+        if intent == FAQ_INTENT:  # a knowledge-base question: answered (or deferred), then asked again
+            await answer_faq(dispatcher, tracker)
+            return [SlotSet(requested, None)]
         if intent in ANSWER_RESPONSES:  # a question: answered, then the form asks again
             dispatcher.utter_message(response=ANSWER_RESPONSES[intent])
             return [SlotSet(requested, None)]

@@ -22,6 +22,7 @@ from sdr.lead_facts import extract_lead_facts
 from sdr.vocabulary import MAX_MONTHLY_BILL_BRL, MAX_MONTHLY_KWH, LeadSource
 from whatsapp.turn_metadata import TurnMetadata
 
+INTEREST_INTENT = "express_interest"
 # Plausible monthly bills; outside this range the lead most likely mistyped.
 MIN_MONTHLY_BILL_BRL = 30.0
 MIN_MONTHLY_KWH = 30.0
@@ -131,6 +132,10 @@ class ValidateQualificationForm(FormValidationAction):
             if intent in ANSWER_RESPONSES:
                 dispatcher.utter_message(response=ANSWER_RESPONSES[intent])
             return restated + events
+        if requested and intent == INTEREST_INTENT:
+            # "quero um orçamento" in answer to "como posso te chamar?": acknowledged, then asked again.
+            dispatcher.utter_message(response="utter_interest_in_form")
+            return [SlotSet(requested, None)] + events
         if requested and intent in ANSWER_LIKE_INTENTS:
             dispatcher.utter_message(response=f"utter_reask_{requested}")
             return [SlotSet(requested, None)] + events

@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import bills, channel, crm, meetings, nlu, review
+from bench import bills, channel, crm, faq, meetings, nlu, review
 
 PARTS = {"nlu": nlu.main, "channel": channel.main, "bills": bills.main, "review": review.main, "crm": crm.main,
-         "meetings": meetings.main}
+         "meetings": meetings.main, "faq": faq.main}
 
 
 def main(argv: list) -> int:

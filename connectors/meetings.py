@@ -15,8 +15,7 @@ with the Evolution output channel. An opted-out lead gets nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, Optional
 
 from rasa.core.channels.channel import OutputChannel
@@ -54,18 +53,20 @@ class MeetingScheduler:
         self._agent = agent
         self._output_channel = output_channel
         self._run_once = run_once
+        self._booker: Optional[Booker] = None
 
     @property
     def enabled(self) -> bool:
         return self.settings.enabled
 
-    @asynccontextmanager
-    async def booker(self) -> AsyncIterator[Booker]:
-        assert self.settings.credentials_file is not None
-        account = ServiceAccount.from_file(self.settings.credentials_file)
-        async with GoogleCalendarClient(account, base_url=self.settings.base_url,
-                                        token_url=self.settings.token_url) as client:
-            yield Booker(self.settings, client, self.store)
+    def booker(self) -> Booker:
+        """One client for the process: its access token is kept until shortly before it expires."""
+        if self._booker is None:
+            assert self.settings.credentials_file is not None
+            account = ServiceAccount.from_file(self.settings.credentials_file)
+            client = GoogleCalendarClient(account, base_url=self.settings.base_url, token_url=self.settings.token_url)
+            self._booker = Booker(self.settings, client, self.store)
+        return self._booker
 
     async def tick(self) -> None:
         if not self.enabled:
@@ -82,11 +83,11 @@ class MeetingScheduler:
         if not due and not sync:
             return
         try:
-            async with self.booker() as booker:
-                for conversation_id in due:
-                    await self._retry(booker, conversation_id, now)
-                if sync:
-                    await self._sync(booker, now)
+            booker = self.booker()
+            for conversation_id in due:
+                await self._retry(booker, conversation_id, now)
+            if sync:
+                await self._sync(booker, now)
         except CalendarAuthError as error:
             logger.error("meeting.calendar_refused error=%s", error)
 

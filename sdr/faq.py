@@ -1,5 +1,8 @@
 """The knowledge base's words: company facts filled into answers, and the topics' names. Pure.
 
+Groundwork of issue 20: the knowledge base is staged in docs/research/faq_stage/ and moves to
+data/faq/ when it enters the model.
+
 Answers live in the training data as Rasa retrieval responses (``utter_faq/<topic>`` in
 ``data/faq/responses.yml``) and quote company facts as ``{fact_name}`` placeholders; the facts
 live in one file, ``company_facts.yml`` (``COMPANY_FACTS_FILE``), so an installer changes a
@@ -31,7 +34,7 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[1]
 FAQ_INTENT = "faq"  # the retrieval intent: faq/<topic>
 DEFAULT_FACTS_FILE = ROOT / "company_facts.yml"
-TOPIC_LABELS_FILE = ROOT / "data" / "faq" / "topic_labels.yml"
+TOPIC_LABELS_FILE = ROOT / "sdr" / "faq_topic_labels.yml"
 _FORMATTER = string.Formatter()
 
 

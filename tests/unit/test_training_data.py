@@ -25,12 +25,13 @@ def nlu_examples(paths: List[Path]) -> Dict[str, List[str]]:
         for block in load(path).get("nlu", []):
             if "intent" in block:
                 lines = [line[2:].strip() for line in block["examples"].splitlines() if line.startswith("- ")]
-                examples.setdefault(block["intent"], []).extend(lines)
+                # A retrieval intent's examples (faq/<topic>) are its intent's (faq) for the classifier.
+                examples.setdefault(block["intent"].split("/")[0], []).extend(lines)
     return examples
 
 
 DOMAIN = load(ROOT / "domain.yml")
-TRAIN = nlu_examples(sorted((ROOT / "data" / "nlu").glob("*.yml")))
+TRAIN = nlu_examples(sorted((ROOT / "data" / "nlu").glob("*.yml")) + sorted((ROOT / "data" / "faq").glob("*.yml")))
 HELD_OUT = nlu_examples([ROOT / "tests" / "nlu_test.yml"])
 
 
