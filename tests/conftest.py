@@ -43,6 +43,7 @@ from tests.fake_evolution import FakeEvolution
 from tests.fake_kommo import PIPELINE_ID, FakeKommo
 from tests.fake_openai import FakeOpenAI
 from tests.fake_webhook_receiver import FakeWebhookReceiver
+from tests.turns import watch_turns
 
 # Secrets of the test server's webhook authentication (all three methods on).
 WEBHOOK_TOKEN = "test-webhook-token"
@@ -262,5 +263,8 @@ def rasa_server(
         )
     except StartupError as error:
         pytest.fail(str(error))
+    # WhatsAppLead.say waits for the turn itself, read from this Redis (tests/turns.py).
+    watch_turns(server.url, redis_server.host, redis_server.port,
+                server_env(redis_server, fake_evolution)["REDIS_KEY_PREFIX"])
     yield server
     server.stop()

@@ -57,7 +57,7 @@ def send_and_wait(lead: WhatsAppLead, message) -> list:
     before = len(lead.replies())
     lead.post(lead.body(message))
     lead.wait_for_replies(before + 1)
-    lead.settle()
+    lead.wait_for_turn()
     return lead.replies()[before:]
 
 

@@ -8,11 +8,12 @@ the weekly report are tested at the hour they care about.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator, List
+from typing import Callable, Iterator, List, Tuple
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,6 +27,7 @@ from scripts.procs import Server, StartupError, start_rasa_server, write_credent
 from tests.conftest import RedisInfo, server_env
 from tests.fake_evolution import FakeEvolution
 from tests.integration.whatsapp import WhatsAppLead
+from tests.turns import watch_turns
 
 pytestmark = pytest.mark.integration
 
@@ -69,10 +71,12 @@ class ProactiveStack:
 
     def start(self, name: str) -> Server:
         try:
-            return start_rasa_server(self.logs, action_url=self.action_server.url,
-                                     credentials=self.credentials, env=self.env, name=name)
+            server = start_rasa_server(self.logs, action_url=self.action_server.url,
+                                       credentials=self.credentials, env=self.env, name=name)
         except StartupError as error:
             pytest.fail(str(error))
+        watch_turns(server.url, self.redis_info.host, self.redis_info.port, KEY_PREFIX)
+        return server
 
     @property
     def url(self) -> str:
@@ -82,11 +86,17 @@ class ProactiveStack:
         """The servers' proactive clock reads `local` (São Paulo time) from now on."""
         self.clock_file.write_text(repr(local.timestamp() - time.time()))
 
-    def kill_and_restart_first(self) -> None:
-        server = self.servers[0]
-        server.kill()  # SIGKILL: nothing is flushed or handed over
-        server.process.wait()
-        self.servers[0] = self.start("rasa-followups-a")
+    def kill_all_and_start_two(self) -> None:
+        """Every server killed (SIGKILL: nothing is flushed or handed over), then two new
+        ones started side by side: what was planned lives on only in Redis."""
+        for server in self.servers:
+            server.kill()
+            server.process.wait()
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            starts = [pool.submit(self.start, name) for name in ("rasa-followups-a", "rasa-followups-b")]
+        self.servers = [start.result() for start in starts if start.exception() is None]
+        for start in starts:
+            start.result()  # a server that did not start fails the test (the other is stopped at the end)
 
     def planned_stage(self, phone: str) -> str:
         return self.redis.hget(f"{KEY_PREFIX}:evo:followup:{phone}", "stage")
@@ -131,6 +141,17 @@ def wait_for_follow_ups(lead: WhatsAppLead, count: int) -> List[str]:
     return follow_ups(lead)
 
 
+def say_together(messages: List[Tuple[WhatsAppLead, str]]) -> None:
+    """Each lead sends its text at once; returns when every one was answered (`say` for many)."""
+    before = [len(lead.replies()) for lead, _ in messages]
+    for lead, text in messages:
+        lead.send(text)
+    for (lead, _), count in zip(messages, before):
+        lead.wait_for_replies(count + 1)
+    for lead, _ in messages:
+        lead.wait_for_turn()
+
+
 def stages_recorded(lead: WhatsAppLead) -> List[float]:
     return [e["value"] for e in lead.tracker()["events"] if e["event"] == "slot" and e["name"] == "followup_stage"]
 
@@ -139,7 +160,31 @@ def slot_values(lead: WhatsAppLead) -> dict:
     return lead.tracker()["slots"]
 
 
-def test_a_quiet_lead_gets_the_cadence_in_order_then_is_marked_cold(clock):
+class Alongside:
+    """The scenarios below wait only on their own leads, at noon, on one server: they run
+    side by side, in threads, from the first of their tests on; each test then reports its
+    own scenario (its assertions, with their tracebacks)."""
+
+    def __init__(self, stack: ProactiveStack, scenarios: List[Callable[[ProactiveStack], None]]) -> None:
+        stack.set_local_time(today_at(12, 0))
+        self.pool = concurrent.futures.ThreadPoolExecutor(max(1, len(scenarios)))
+        self.runs = {scenario: self.pool.submit(scenario, stack) for scenario in scenarios}
+
+    def result(self, scenario: Callable[[ProactiveStack], None]) -> None:
+        self.runs[scenario].result()
+
+
+@pytest.fixture(scope="module")
+def alongside(request, stack: ProactiveStack) -> Iterator[Alongside]:
+    """Runs the scenarios of ALONGSIDE whose tests were selected (test_<scenario name>)."""
+    selected = {item.name for item in request.session.items}
+    runs = Alongside(stack, [scenario for scenario in ALONGSIDE if f"test_{scenario.__name__}" in selected])
+    yield runs
+    runs.pool.shutdown(wait=True)
+    stack.set_local_time(today_at(12, 0))
+
+
+def a_quiet_lead_gets_the_cadence_in_order_then_is_marked_cold(clock: ProactiveStack) -> None:
     lead = WhatsAppLead(clock.url, clock.fake)
     lead.say("oi, meu nome é Ana Souza e minha conta vem uns 450 reais")
     texts = wait_for_follow_ups(lead, 3)
@@ -151,12 +196,13 @@ def test_a_quiet_lead_gets_the_cadence_in_order_then_is_marked_cold(clock):
     assert "cidade" in replies[replies.index(texts[0]) + 1]
     assert clock.fake.wait_for(lambda: slot_values(lead).get("lead_class") == "COLD", WAIT_S)
     assert slot_values(lead)["followup_stage"] == 3
-    assert clock.planned_stage(lead.phone) is None  # the cadence is over
+    # The cadence is over: the plan goes once the last follow-up's turn has saved the tracker.
+    assert clock.fake.wait_for(lambda: clock.planned_stage(lead.phone) is None, WAIT_S), clock.planned_stage(lead.phone)
     lead.settle(quiet_s=DELAYS[-1] + 2)
     assert len(follow_ups(lead)) == 3  # nothing after the last
 
 
-def test_a_reply_cancels_what_was_pending_and_restarts_the_cadence(clock):
+def a_reply_cancels_what_was_pending_and_restarts_the_cadence(clock: ProactiveStack) -> None:
     lead = WhatsAppLead(clock.url, clock.fake)
     lead.say("oi")
     wait_for_follow_ups(lead, 1)
@@ -168,14 +214,15 @@ def test_a_reply_cancels_what_was_pending_and_restarts_the_cadence(clock):
     assert clock.fake.wait_for(lambda: stages_recorded(lead)[:2] == [1, 1], WAIT_S), stages_recorded(lead)
 
 
-def test_opting_out_or_asking_for_a_person_stops_the_cadence(clock):
+def opting_out_or_asking_for_a_person_stops_the_cadence(clock: ProactiveStack) -> None:
     leaving = WhatsAppLead(clock.url, clock.fake)
     human = WhatsAppLead(clock.url, clock.fake)
     control = WhatsAppLead(clock.url, clock.fake)
-    for lead, words in ((leaving, "PARAR"), (human, "quero falar com um atendente")):
-        lead.say("oi")
+    # Both at once: each gets its first follow-up, then stops the cadence.
+    say_together([(leaving, "oi"), (human, "oi")])
+    for lead in (leaving, human):
         wait_for_follow_ups(lead, 1)
-        lead.say(words)
+    say_together([(leaving, "PARAR"), (human, "quero falar com um atendente")])
     control.say("oi")
     # The control lead goes through its whole cadence meanwhile.
     wait_for_follow_ups(control, 3)
@@ -186,13 +233,37 @@ def test_opting_out_or_asking_for_a_person_stops_the_cadence(clock):
     assert slot_values(human)["lead_status"] == "atendimento_humano"
 
 
-def test_a_lead_who_opts_out_at_once_never_gets_a_follow_up(clock):
+def a_lead_who_opts_out_at_once_never_gets_a_follow_up(clock: ProactiveStack) -> None:
     lead = WhatsAppLead(clock.url, clock.fake)
     lead.say("PARAR")
     control = WhatsAppLead(clock.url, clock.fake)
     control.say("oi")
     wait_for_follow_ups(control, 1)
     assert follow_ups(lead) == [] and clock.planned_stage(lead.phone) is None
+
+
+ALONGSIDE = [
+    a_quiet_lead_gets_the_cadence_in_order_then_is_marked_cold,
+    a_reply_cancels_what_was_pending_and_restarts_the_cadence,
+    opting_out_or_asking_for_a_person_stops_the_cadence,
+    a_lead_who_opts_out_at_once_never_gets_a_follow_up,
+]
+
+
+def test_a_quiet_lead_gets_the_cadence_in_order_then_is_marked_cold(alongside):
+    alongside.result(a_quiet_lead_gets_the_cadence_in_order_then_is_marked_cold)
+
+
+def test_a_reply_cancels_what_was_pending_and_restarts_the_cadence(alongside):
+    alongside.result(a_reply_cancels_what_was_pending_and_restarts_the_cadence)
+
+
+def test_opting_out_or_asking_for_a_person_stops_the_cadence(alongside):
+    alongside.result(opting_out_or_asking_for_a_person_stops_the_cadence)
+
+
+def test_a_lead_who_opts_out_at_once_never_gets_a_follow_up(alongside):
+    alongside.result(a_lead_who_opts_out_at_once_never_gets_a_follow_up)
 
 
 def test_outside_business_hours_a_follow_up_waits_for_the_opening(clock):
@@ -210,7 +281,7 @@ def test_a_follow_up_survives_a_rasa_server_restart(clock):
     lead = WhatsAppLead(clock.url, clock.fake)
     lead.say("oi")
     assert clock.planned_stage(lead.phone) == "1"
-    clock.kill_and_restart_first()  # longer than the whole cadence
+    clock.kill_all_and_start_two()  # longer than the whole cadence
     texts = wait_for_follow_ups(lead, 3)
     lead.settle(quiet_s=3)
     assert len(follow_ups(lead)) == 3, texts
@@ -221,8 +292,7 @@ def test_two_servers_on_one_redis_send_each_follow_up_exactly_once(clock):
     if len(clock.servers) == 1:
         clock.servers.append(clock.start("rasa-followups-b"))
     leads = [WhatsAppLead(clock.servers[i % 2].url, clock.fake) for i in range(6)]
-    for lead in leads:
-        lead.say("oi")
+    say_together([(lead, "oi") for lead in leads])  # their follow-ups fall due together, on both servers
     for lead in leads:
         wait_for_follow_ups(lead, 3)
     leads[-1].settle(quiet_s=DELAYS[-1])

@@ -1,6 +1,8 @@
-"""Real WhatsApp identities through a real Rasa server (own Redis, own server, so it can be
-restarted): a lead first seen by its LID continues under its phone, with its history, once any
-event shows both; and every real capture of tests/data/evolution_captures/ through the webhook.
+"""Real WhatsApp identities through a real Rasa server: a lead first seen by its LID
+continues under its phone, with its history, once any event shows both; and every real
+capture of tests/data/evolution_captures/ through the webhook. These run on the session's
+servers; the case across a server restart is in test_channel_durability.py, whose server
+the tests may kill.
 """
 from __future__ import annotations
 
@@ -9,15 +11,13 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import httpx
 import pytest
-import redis as redis_lib
 import yaml
 
-from scripts.procs import SHIPPED_SANIC_WORKERS, Server, free_port, start_rasa_server, write_credentials
-from tests.conftest import TEST_CREDENTIALS, launch_redis, server_env
+from tests.fake_evolution import FakeEvolution
 from tests.integration.whatsapp import WhatsAppLead, bearer, new_key_id, new_phone
 
 pytestmark = pytest.mark.integration
@@ -27,64 +27,29 @@ EXPECTED: Dict[str, Dict[str, Any]] = yaml.safe_load((CAPTURES / "expected.yml")
 WAIT_S = 60
 
 
-class Stack:
-    def __init__(self, logs: Path, action_server: Server, fake) -> None:
-        self.logs, self.action_server, self.fake = logs, action_server, fake
-        self.redis_process, self.redis = launch_redis(logs)
-        self.port = free_port()
-        self.credentials = write_credentials(logs, TEST_CREDENTIALS, "identities-credentials.yml")
-        self.server = self.start()
-
-    def start(self) -> Server:
-        return start_rasa_server(
-            self.logs, action_url=self.action_server.url, credentials=self.credentials,
-            env=server_env(self.redis, self.fake), name="rasa-identities", port=self.port,
-            workers=SHIPPED_SANIC_WORKERS,
-        )
-
-    def restart(self) -> None:
-        self.server.kill()
-        self.server.process.wait()
-        self.server = self.start()
-
-    def user_texts(self, conversation_id: str) -> List[str]:
-        response = httpx.get(f"{self.server.url}/conversations/{conversation_id}/tracker", timeout=30)
-        response.raise_for_status()
-        return [e.get("text") for e in response.json()["events"] if e["event"] == "user"]
-
-    def wait_user_texts(self, conversation_id: str, count: int) -> List[str]:
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            texts = self.user_texts(conversation_id)
-            if len(texts) >= count:
-                return texts
-            time.sleep(0.3)
-        raise AssertionError(f"{conversation_id}: {self.user_texts(conversation_id)}")
-
-    def tracker_keys(self) -> List[str]:
-        client = redis_lib.Redis(host=self.redis.host, port=self.redis.port, decode_responses=True)
-        return sorted(client.keys("test:tracker:*"))
-
-    def close(self) -> None:
-        self.server.stop()
-        self.redis_process.terminate()
-        self.redis_process.wait()
+def user_texts(rasa_url: str, conversation_id: str) -> List[str]:
+    response = httpx.get(f"{rasa_url}/conversations/{conversation_id}/tracker", timeout=30)
+    response.raise_for_status()
+    return [e.get("text") for e in response.json()["events"] if e["event"] == "user"]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, action_server, fake_evolution) -> Iterator[Stack]:
-    stack = Stack(tmp_path_factory.mktemp("identities"), action_server, fake_evolution)
-    yield stack
-    stack.close()
+def wait_user_texts(rasa_url: str, conversation_id: str, count: int) -> List[str]:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        texts = user_texts(rasa_url, conversation_id)
+        if len(texts) >= count:
+            return texts
+        time.sleep(0.3)
+    raise AssertionError(f"{conversation_id}: {user_texts(rasa_url, conversation_id)}")
 
 
 def new_lid() -> str:
     return f"1{uuid.uuid4().int % 10**14:014d}"
 
 
-def lid_lead(stack: Stack, lid: str) -> WhatsAppLead:
+def lid_lead(rasa_url: str, fake: FakeEvolution, lid: str) -> WhatsAppLead:
     # `phone` is only the tracker id the helper reads; the chat is the LID's.
-    return WhatsAppLead(stack.server.url, stack.fake, phone=lid, jid=f"{lid}@lid")
+    return WhatsAppLead(rasa_url, fake, phone=lid, jid=f"{lid}@lid")
 
 
 def with_key(body: Dict[str, Any], **fields: str) -> Dict[str, Any]:
@@ -92,34 +57,9 @@ def with_key(body: Dict[str, Any], **fields: str) -> Dict[str, Any]:
     return body
 
 
-def test_a_lid_conversation_moves_to_the_phone_across_a_restart(stack):
+def test_contacts_upsert_teaches_the_phone_of_a_lid(rasa_server, fake_evolution):
     lid, phone = new_lid(), new_phone()
-    lead = lid_lead(stack, lid)
-    lead.say("oi")
-    assert stack.wait_user_texts(lid, 1) == ["oi"]
-    stack.restart()
-    lead.http = httpx.Client(base_url=stack.server.url, timeout=30)
-
-    # Evolution 2.3.x on some Baileys builds: the phone arrives as key.senderPn.
-    replies_before = len(lead.replies())
-    response = lead.post(with_key(lead.body(text="quanto custa?"), senderPn=f"{phone}@s.whatsapp.net"))
-    assert response.json()["status"] == "accepted"
-    # Read no tracker before the turn ran: Rasa's GET creates an empty one, and a phone that
-    # already has a conversation keeps it (both are then kept).
-    lead.wait_for_replies(replies_before + 1)  # still answered on the LID chat, as received
-    lead.settle()
-    assert stack.wait_user_texts(phone, 2) == ["oi", "quanto custa?"]  # the history came along
-    assert f"test:tracker:{lid}" not in stack.tracker_keys()
-
-    # A later message that shows only the LID joins the same conversation.
-    lead.post(lead.body(text="minha conta vem uns 500 reais"))
-    assert stack.wait_user_texts(phone, 3)[-1] == "minha conta vem uns 500 reais"
-    assert f"test:tracker:{lid}" not in stack.tracker_keys()
-
-
-def test_contacts_upsert_teaches_the_phone_of_a_lid(stack):
-    lid, phone = new_lid(), new_phone()
-    lead = lid_lead(stack, lid)
+    lead = lid_lead(rasa_server.url, fake_evolution, lid)
     lead.say("boa tarde")
     contacts = {"event": "contacts.upsert", "instance": "solarprime", "data": [
         {"remoteJid": f"{lid}@lid", "remoteJidAlt": f"{phone}@s.whatsapp.net", "pushName": "Ana"}]}
@@ -129,15 +69,15 @@ def test_contacts_upsert_teaches_the_phone_of_a_lid(stack):
     lead.post(lead.body(text="quero um orçamento"))
     lead.wait_for_replies(before + 1)
     lead.settle()
-    assert stack.wait_user_texts(phone, 2) == ["boa tarde", "quero um orçamento"]
+    assert wait_user_texts(rasa_server.url, phone, 2) == ["boa tarde", "quero um orçamento"]
 
 
-def test_a_device_suffix_never_reaches_the_reply(stack):
+def test_a_device_suffix_never_reaches_the_reply(rasa_server, fake_evolution):
     phone = new_phone()
-    lead = WhatsAppLead(stack.server.url, stack.fake, phone=phone, jid=f"{phone}:24@s.whatsapp.net")
+    lead = WhatsAppLead(rasa_server.url, fake_evolution, phone=phone, jid=f"{phone}:24@s.whatsapp.net")
     lead.post(lead.body(text="oi"))
-    assert stack.fake.wait_for(lambda: stack.fake.sent_texts(f"{phone}@s.whatsapp.net"), WAIT_S)
-    assert stack.fake.sent_texts(f"{phone}:24@s.whatsapp.net") == []
+    assert fake_evolution.wait_for(lambda: fake_evolution.sent_texts(f"{phone}@s.whatsapp.net"), WAIT_S)
+    assert fake_evolution.sent_texts(f"{phone}:24@s.whatsapp.net") == []
 
 
 def fresh(body: Dict[str, Any]) -> Dict[str, Any]:
@@ -152,12 +92,12 @@ def fresh(body: Dict[str, Any]) -> Dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_each_real_capture_through_the_webhook(stack, name):
+def test_each_real_capture_through_the_webhook(rasa_server, name):
     want = EXPECTED[name]
     published = json.loads((CAPTURES / name).read_text())["body"]
     body = published if "event" in published else {"event": "messages.upsert", "instance": "captured",
                                                       "data": published}
-    response = httpx.post(f"{stack.server.url}/webhooks/evolution/webhook", content=json.dumps(fresh(body)),
+    response = httpx.post(f"{rasa_server.url}/webhooks/evolution/webhook", content=json.dumps(fresh(body)),
                           headers={"Content-Type": "application/json", **bearer()}, timeout=30)
     expected_status = {"message": "accepted", "own": "takeover", "ignored": "ignored",
                        "identities": "recorded" if want.get("pairs") else "ignored",
@@ -168,4 +108,4 @@ def test_each_real_capture_through_the_webhook(stack, name):
     assert response.status_code == 200, response.text
     assert response.json()["status"] == expected_status
     if want["outcome"] == "message":
-        assert stack.wait_user_texts(want["sender_id"], 1)
+        assert wait_user_texts(rasa_server.url, want["sender_id"], 1)

@@ -24,6 +24,7 @@ from tests.conftest import RedisInfo, lead_sync_env, server_env
 from tests.fake_evolution import FakeEvolution
 from tests.fake_google_calendar import FakeGoogleCalendar, write_service_account_key
 from tests.integration.whatsapp import WhatsAppLead
+from tests.turns import watch_turns
 
 pytestmark = pytest.mark.integration
 
@@ -77,6 +78,7 @@ class MeetingStack:
         except StartupError as error:
             pytest.fail(str(error))
         self.redis = redis.Redis(host=redis_info.host, port=redis_info.port, decode_responses=True)
+        watch_turns(self.rasa.url, redis_info.host, redis_info.port, PREFIX)  # say() waits for the turn itself
 
     def lead(self) -> WhatsAppLead:
         return WhatsAppLead(self.rasa.url, self.fake)

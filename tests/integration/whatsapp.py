@@ -15,6 +15,7 @@ import jwt
 from tests import evolution_samples as samples
 from tests.conftest import WEBHOOK_HMAC_SECRET, WEBHOOK_JWT_KEY, WEBHOOK_TOKEN
 from tests.fake_evolution import FakeEvolution
+from tests.turns import probe_for
 
 WEBHOOK_PATH = "/webhooks/evolution/webhook"
 # How long a test waits for the assistant's answer to reach the fake Evolution.
@@ -90,8 +91,17 @@ class WhatsAppLead:
         before = len(self.replies())
         self.send(text, **kwargs)
         self.wait_for_replies(before + 1)
-        self.settle()
+        self.wait_for_turn()
         return self.replies()[before:]
+
+    def wait_for_turn(self, timeout_s: float = REPLY_WAIT_S) -> None:
+        """Waits until this lead's messages have had their whole turn: every reply sent, the
+        tracker saved. Where the server's Redis is known (tests/turns.py) the channel says so;
+        elsewhere, as `settle()`, once no reply came for a second. For a lead whose messages
+        are taken under another id (a LID that became a phone) use `settle()`."""
+        probe = probe_for(self.rasa_url)
+        if probe is None or not probe.wait_until_idle(self.phone, timeout_s):
+            self.settle(timeout_s=timeout_s)
 
     def settle(self, quiet_s: float = 1.0, timeout_s: float = REPLY_WAIT_S) -> None:
         """Waits until no reply arrived for `quiet_s` (a turn may send several messages)."""

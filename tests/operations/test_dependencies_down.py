@@ -3,6 +3,7 @@ own (the session's servers stay up for the other tests): a Redis, an action serv
 fake Evolution that these tests stop and start again, and a Rasa server using them."""
 from __future__ import annotations
 
+import concurrent.futures
 from pathlib import Path
 from typing import Iterator
 
@@ -37,11 +38,20 @@ class Stack:
         self.redis = start_redis(logs_dir, self.redis_port)
         redis = RedisInfo("127.0.0.1", self.redis_port)
         self.env = {**server_env(redis, fake), "REDIS_KEY_PREFIX": "opsdown"}
-        self.actions = self.start_actions()
         credentials = write_credentials(logs_dir, TEST_CREDENTIALS, name="credentials-opsdown.yml")
-        self.rasa = start_rasa_server(
-            logs_dir, action_url=self.actions.url, credentials=credentials, env=self.env, name="rasa-opsdown",
-        )
+        # Side by side: the Rasa server only needs the action server's address to start.
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            actions = pool.submit(self.start_actions)
+            rasa = pool.submit(
+                start_rasa_server, logs_dir, action_url=f"http://127.0.0.1:{self.action_port}",
+                credentials=credentials, env=self.env, name="rasa-opsdown",
+            )
+        started = [future.result() for future in (actions, rasa) if future.exception() is None]
+        if len(started) < 2:  # what did start is stopped, not left behind
+            for process in (*started, self.redis):
+                process.stop()
+            raise next(future.exception() for future in (actions, rasa) if future.exception() is not None)
+        self.actions, self.rasa = started
 
     def start_actions(self) -> Server:
         # A new log file for each start, so the log scan at the end reads every one.

@@ -36,7 +36,7 @@ def test_one_request_id_follows_a_turn_from_webhook_to_action_to_evolution(
     response = lead.post(lead.body(text="oi"), headers={**bearer(), "X-Request-ID": request_id})
     assert response.status_code == 200
     lead.wait_for_replies(1)
-    lead.settle()
+    lead.wait_for_turn()
 
     sends = [r for r in fake_evolution.requests_for("sendText") if (r.json or {}).get("number") == lead.jid]
     assert sends and all(r.headers.get("x-request-id") == request_id for r in sends)
@@ -64,7 +64,7 @@ def test_a_caller_request_id_that_is_not_plain_is_replaced(lead, rasa_server):
     response = lead.post(lead.body(text="oi"), headers={**bearer(), "X-Request-ID": unsafe})
     assert response.status_code == 200
     lead.wait_for_replies(1)
-    lead.settle()
+    lead.wait_for_turn()
     assert not lines_with_request_id(rasa_server.log_path, unsafe)
 
 
@@ -75,7 +75,7 @@ def test_webhook_turn_duplicate_burst_and_evolution_counters(lead, rasa_server):
     key_id = new_key_id()
     lead.send("oi", key_id=key_id)
     lead.wait_for_replies(1)
-    lead.settle()
+    lead.wait_for_turn()
     assert lead.post(lead.body(text="oi", key_id=key_id)).json()["status"] == "duplicate"
     lead.send("meu nome é Ana")
     lead.send("e moro em Recife")  # inside the debounce window: one burst of two
@@ -145,7 +145,7 @@ def test_a_voice_note_moves_the_transcription_histogram(lead, action_server, fak
     fake_openai.queue_text("oi, quero saber de energia solar")
     assert lead.post(lead.body(samples.audio_message(base64=samples.AUDIO_BASE64))).status_code == 200
     lead.wait_for_replies(1)
-    lead.settle()
+    lead.wait_for_turn()
     after = scrape(url)
     assert delta(before, after, "aisdr_transcription_duration_seconds_count") == 1
 

@@ -106,7 +106,7 @@ class SeededConversations:
     fallback: str  # REST, a message the assistant did not understand
     whatsapp: WhatsAppLead  # Evolution: a PDF bill and a voice note with Evolution's transcript
     gibberish: str = "zyx wvu tsr"
-    odd: str = "o céu é azul e a lua também"  # ask_how_it_works, about 0.54
+    odd: str = "o céu é azul e a lua também"  # a low-confidence guess (ask_how_it_works or the fallback)
 
 
 FORM = ["Maria", "minha conta vem uns R$ 450,00", "Campinas - SP", "é uma casa", "própria",
@@ -140,11 +140,11 @@ def seeded(rasa_server, fake_evolution) -> SeededConversations:
     before = len(lead.replies())
     lead.post(lead.body(samples.document_message("conta.pdf", base64=base64.b64encode(bill).decode())))
     lead.wait_for_replies(before + 1)
-    lead.settle()
+    lead.wait_for_turn()
     before = len(lead.replies())
     lead.post(lead.body(samples.audio_message(speech_to_text="quanto fica pra botar placa no meu sítio")))
     lead.wait_for_replies(before + 1)
-    lead.settle()
+    lead.wait_for_turn()
     return SeededConversations(qualified.sender_id, hostile.sender_id, fallback.sender_id, lead)
 
 
