@@ -31,7 +31,7 @@ import httpx
 
 from crm.phones import same_phone
 from observability.privacy import mask_phone, mask_phones_in
-from sdr.http_pool import PooledHttpClient
+from sdr.http_pool import PooledHttpClient, json_or_none
 
 __all__ = [
     "KommoAuthError",
@@ -367,21 +367,12 @@ class KommoClient(PooledHttpClient):
         logger.debug("Kommo %s %s -> %d in %.0f ms", method, label, status, (time.perf_counter() - started) * MS_PER_S)
         if status == HTTP_NO_CONTENT or (missing_ok and status == HTTP_NOT_FOUND):
             return None
-        body = _json_or_none(response)
+        body = json_or_none(response)
         if response.is_success:
             if body is None and response.content.strip():
                 raise KommoUnavailable(status, "answer is not JSON", f"{method} {label}")
             return body
         raise _error_for(response, body, f"{method} {label}")
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _error_for(response: httpx.Response, body: Any, what: str) -> KommoError:

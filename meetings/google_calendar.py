@@ -44,7 +44,7 @@ from google.auth import crypt
 from google.auth import jwt as google_jwt
 
 from meetings.slots import Interval
-from sdr.http_pool import PooledHttpClient
+from sdr.http_pool import PooledHttpClient, json_or_none
 
 __all__ = [
     "CALENDAR_SCOPE",
@@ -288,7 +288,7 @@ class GoogleCalendarClient(PooledHttpClient):
         except httpx.TransportError as error:
             logger.warning("Google token request failed: %s", type(error).__name__)
             raise CalendarUnavailable(None, f"token: {type(error).__name__}") from error
-        body = _json_or_none(response)
+        body = json_or_none(response)
         answer = body if isinstance(body, dict) else {}
         if response.is_success:
             token, expires_in = answer.get("access_token"), answer.get("expires_in")
@@ -441,7 +441,7 @@ class GoogleCalendarClient(PooledHttpClient):
                 continue
             if status == HTTP_NO_CONTENT:
                 return None
-            body = _json_or_none(response)
+            body = json_or_none(response)
             if response.is_success:
                 if body is None and response.content.strip():
                     raise CalendarUnavailable(status, f"{label}: the answer is not JSON")
@@ -464,15 +464,6 @@ def _object(answer: Any, label: str) -> dict[str, Any]:
     if not isinstance(answer, dict):
         raise CalendarUnavailable(None, f"{label}: the answer is not a JSON object")
     return answer
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _error_for(response: httpx.Response, body: Any, label: str) -> CalendarError:

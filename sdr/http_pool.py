@@ -2,16 +2,17 @@
 
 One pooled ``httpx.AsyncClient`` per client object, made on first use (inside the event loop
 that uses it), closed by ``aclose()`` or ``async with``; a closed client refuses further use
-instead of quietly opening a new pool. Subclasses say how their pool is built.
+instead of quietly opening a new pool. Subclasses say how their pool is built. Also the one
+reader of an answer's body that may be empty or not JSON (``json_or_none``).
 """
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Optional, TypeVar
+from typing import Any, Optional, TypeVar
 
 import httpx
 
-__all__ = ["PooledHttpClient"]
+__all__ = ["PooledHttpClient", "json_or_none"]
 
 Self = TypeVar("Self", bound="PooledHttpClient")
 
@@ -46,3 +47,13 @@ class PooledHttpClient:
         if self._client is None:
             self._client = self._new_pool()
         return self._client
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    """The answer's JSON; None when it has no body or the body is not JSON (the caller decides)."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -26,7 +26,7 @@ from observability import metrics
 from observability.logs import REQUEST_ID_HEADER, get_request_id
 from observability.privacy import mask_phone
 from sdr.breaker import CircuitBreaker
-from sdr.http_pool import PooledHttpClient
+from sdr.http_pool import PooledHttpClient, json_or_none
 from whatsapp.evolution_errors import (
     EvolutionAPIError,
     EvolutionError,
@@ -456,7 +456,7 @@ class EvolutionClient(PooledHttpClient):
                 if maybe_delivered or attempt >= max_retries:
                     raise EvolutionUnavailable(
                         f"{method} {path} failed after {attempt + 1} attempt(s): HTTP {status} "
-                        f"{error_message(_json_or_none(response), response.reason_phrase)}",
+                        f"{error_message(json_or_none(response), response.reason_phrase)}",
                         status=status,
                         maybe_delivered=maybe_delivered,
                     )
@@ -523,7 +523,7 @@ class EvolutionClient(PooledHttpClient):
 
     @staticmethod
     def _decode(response: httpx.Response) -> Any:
-        body = _json_or_none(response)
+        body = json_or_none(response)
         if not response.is_success:
             message = error_message(body, response.reason_phrase or f"HTTP {response.status_code}")
             raise EvolutionError(response.status_code, message, body)
@@ -536,12 +536,3 @@ def _request_id_headers() -> dict[str, str]:
     """The turn's request id travels to Evolution, so its logs can be matched with ours."""
     request_id = get_request_id()
     return {REQUEST_ID_HEADER: request_id} if request_id else {}
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return None
