@@ -31,12 +31,12 @@ from actions.lead_events import publish_lead_event
 from actions.meeting_session import booking_request, calendar_settings, open_booker
 from actions.sales_team import format_phone
 from crm.events import LeadEventType, phone_of
-from meetings.booking import Booker, BookingResult, Outcome
+from meetings.booking import Booker, Outcome
 from meetings.choice import read_choice
 from meetings.google_calendar import CalendarError
 from meetings.settings import CalendarSettings
 from meetings.store import MeetingRecord
-from meetings.wording import KIND_LABELS, options_text, when_text
+from meetings.wording import KIND_LABELS, clock_text, options_text, when_text
 from observability.privacy import mask_phone
 from sdr.dialogue import ANSWER_LIKE_INTENTS, ANSWER_RESPONSES, MEETING_FORM, REQUESTED_SLOT, latest_intent, user_text
 from sdr.faq import FAQ_INTENT
@@ -74,12 +74,20 @@ def iso(start: float, settings: CalendarSettings) -> str:
     return datetime.fromtimestamp(start, settings.hours.tz).isoformat()
 
 
-def meeting_slots(result: BookingResult, settings: CalendarSettings) -> List[EventType]:
-    record = result.record
-    if record is None:
-        return []
+def record_slots(record: MeetingRecord, settings: CalendarSettings) -> List[EventType]:
+    """The slots that mirror a meeting record."""
     return [SlotSet("meeting_at", iso(record.start, settings)), SlotSet("meeting_id", record.event_id or None),
-            SlotSet("meeting_status", record.status), SlotSet(OFFER_SLOT, None)]
+            SlotSet("meeting_status", record.status)]
+
+
+def meeting_words(record: MeetingRecord, settings: CalendarSettings) -> Dict[str, Any]:
+    """What the meeting responses fill in: when, the kind, the consultant's first name."""
+    return {
+        "meeting_when": when_text(record.start, settings.hours.tz),
+        "meeting_clock": clock_text(datetime.fromtimestamp(record.start, settings.hours.tz)),
+        "meeting_kind_label": KIND_LABELS.get(record.kind, record.kind),
+        "consultant": settings.consultant_name(record.calendar_id) if record.calendar_id else "um consultor",
+    }
 
 
 def _phone(sender_id: str) -> str:
@@ -111,9 +119,7 @@ class ActionOfferMeeting(Action):
         async with open_booker(tracker.sender_id) as booker:
             record = await upcoming_meeting(booker, tracker.sender_id)
         if record is not None:
-            dispatcher.utter_message(response="utter_meeting_already_booked",
-                                     meeting_when=when_text(record.start, settings.hours.tz),
-                                     meeting_kind_label=KIND_LABELS.get(record.kind, record.kind))
+            dispatcher.utter_message(response="utter_meeting_already_booked", **meeting_words(record, settings))
             return [FollowupAction("action_listen")]
         return [SlotSet("meeting_at", None), SlotSet(OFFER_SLOT, None)]
 
@@ -215,7 +221,9 @@ class ValidateMeetingForm(FormValidationAction):
             dispatcher.utter_message(response="utter_meeting_time_taken" if alternatives
                                      else "utter_meeting_no_free_time")
             return [SlotSet(OFFER_SLOT, alternatives or None), SlotSet("meeting_at", None)]
-        return meeting_slots(result, settings)
+        if result.record is None:
+            return []
+        return record_slots(result.record, settings) + [SlotSet(OFFER_SLOT, None)]
 
     async def _offer_span(self, dispatcher: CollectingDispatcher, booker: Booker, low: float, high: float,
                           now: float) -> List[EventType]:
@@ -274,11 +282,7 @@ class ActionConfirmMeeting(Action):
         if record is None:
             dispatcher.utter_message(response="utter_meeting_consultant_will_write")
             return []
-        words: Dict[str, Any] = {
-            "meeting_when": when_text(record.start, settings.hours.tz),
-            "meeting_kind_label": KIND_LABELS.get(record.kind, record.kind),
-            "consultant": settings.consultant_name(record.calendar_id) if record.calendar_id else "um consultor",
-        }
+        words = meeting_words(record, settings)
         if record.status == MeetingStatus.PENDING.value:
             dispatcher.utter_message(response="utter_meeting_pending", **words)
             return []

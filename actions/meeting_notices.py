@@ -12,27 +12,25 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any, Dict, List
+from typing import Any, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.followups import trigger_entities
 from actions.lead_events import publish_lead_event
-from actions.meeting_booking import OFFER_SLOT, iso, upcoming_meeting
+from actions.meeting_booking import OFFER_SLOT, iso, meeting_words, record_slots, upcoming_meeting
 from actions.meeting_session import calendar_settings, open_booker
 from crm.events import LeadEventType
 from meetings.google_calendar import CalendarError
-from meetings.settings import CalendarSettings
 from meetings.store import MeetingRecord
-from meetings.wording import KIND_LABELS, clock_text, when_text
 from observability.privacy import mask_phone
 from sdr.dialogue import MEETING_FORM, MEETING_NOTICE_ENTITY, MEETING_START_ENTITY
 from sdr.vocabulary import MEETING_STATUSES_UPCOMING, MeetingNotice, MeetingStatus
 
-__all__ = ["ActionCancelMeeting", "ActionMeetingNotice", "ActionRescheduleMeeting", "notice_entities"]
+__all__ = ["ActionCancelMeeting", "ActionMeetingNotice", "ActionRescheduleMeeting"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,32 +45,13 @@ NOTICE_RESPONSES = {
 REMINDERS = frozenset({MeetingNotice.REMINDER_DAY.value, MeetingNotice.REMINDER_HOURS.value})
 
 
-def notice_entities(latest_message: Dict[str, Any]) -> Dict[str, Any]:
-    return {entity.get("entity"): entity.get("value") for entity in latest_message.get("entities") or []}
-
-
-def words(record: MeetingRecord, settings: CalendarSettings) -> Dict[str, Any]:
-    local = datetime.fromtimestamp(record.start, settings.hours.tz)
-    return {
-        "meeting_when": when_text(record.start, settings.hours.tz),
-        "meeting_clock": clock_text(local),
-        "meeting_kind_label": KIND_LABELS.get(record.kind, record.kind),
-        "consultant": settings.consultant_name(record.calendar_id) if record.calendar_id else "um consultor",
-    }
-
-
-def record_slots(record: MeetingRecord, settings: CalendarSettings) -> List[EventType]:
-    return [SlotSet("meeting_at", iso(record.start, settings)), SlotSet("meeting_id", record.event_id or None),
-            SlotSet("meeting_status", record.status)]
-
-
 class ActionMeetingNotice(Action):
     def name(self) -> str:
         return "action_meeting_notice"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         settings = calendar_settings()
-        entities = notice_entities(tracker.latest_message)
+        entities = trigger_entities(tracker.latest_message)
         notice = str(entities.get(MEETING_NOTICE_ENTITY) or "")
         planned_for = entities.get(MEETING_START_ENTITY)
         if settings is None or tracker.get_slot("opted_out"):
@@ -94,7 +73,7 @@ class ActionMeetingNotice(Action):
             if not await booker.store.first_time(once):
                 return []
         dispatcher.utter_message(response=NOTICE_RESPONSES[notice], customer_name=tracker.get_slot("customer_name")
-                                 or "", **words(record, settings))
+                                 or "", **meeting_words(record, settings))
         logger.info("meeting.notice_sent conversation=%s notice=%s", mask_phone(tracker.sender_id), notice)
         if notice in REMINDERS:
             return []
@@ -102,7 +81,7 @@ class ActionMeetingNotice(Action):
             slots = {**tracker.current_slot_values(), "meeting_at": iso(record.start, settings),
                      "meeting_status": record.status}
             await publish_lead_event(LeadEventType.MEETING_BOOKED, tracker, slots,
-                                     summary=f"{words(record, settings)['meeting_when']}")
+                                     summary=f"{meeting_words(record, settings)['meeting_when']}")
         else:
             slots = {**tracker.current_slot_values(), "meeting_status": record.status}
             await publish_lead_event(LeadEventType.MEETING_CANCELLED, tracker, slots)
@@ -135,7 +114,7 @@ class ActionRescheduleMeeting(Action):
         if record is None:
             dispatcher.utter_message(response="utter_meeting_none_to_move")
         else:
-            dispatcher.utter_message(response="utter_meeting_will_move", **words(record, settings))
+            dispatcher.utter_message(response="utter_meeting_will_move", **meeting_words(record, settings))
         return [SlotSet("meeting_at", None), SlotSet(OFFER_SLOT, None)]
 
 
@@ -158,11 +137,11 @@ class ActionCancelMeeting(Action):
                 # Not deleted: never say it was. The team cancels it by hand (a hand-off event tells them).
                 logger.error("meeting.cancel_failed conversation=%s error=%s", mask_phone(tracker.sender_id),
                              type(error).__name__)
-                dispatcher.utter_message(response="utter_meeting_cancel_later", **words(record, settings))
+                dispatcher.utter_message(response="utter_meeting_cancel_later", **meeting_words(record, settings))
                 await publish_lead_event(LeadEventType.HANDOFF, tracker, tracker.current_slot_values(),
                                          summary="O lead pediu para cancelar a reunião; a agenda não respondeu.")
                 return []
-        dispatcher.utter_message(response="utter_meeting_cancelled", **words(record, settings))
+        dispatcher.utter_message(response="utter_meeting_cancelled", **meeting_words(record, settings))
         await publish_lead_event(LeadEventType.MEETING_CANCELLED, tracker,
                                  {**tracker.current_slot_values(), "meeting_status": cancelled.status})
         return [SlotSet("meeting_status", cancelled.status), SlotSet("meeting_at", None),

@@ -29,6 +29,7 @@ from crm.kommo_mapping import (
     KommoMapping,
 )
 from sdr.formatting import format_brl, format_number
+from sdr.vocabulary import MEETING_KIND_LABELS
 
 __all__ = [
     "PHONE_ENUM_CODE",
@@ -310,7 +311,6 @@ def note_text(lead: Mapping[str, Any]) -> str:
 
 
 MEETING_TASK_TYPE = 2  # Kommo's built-in task type "meeting"
-MEETING_KIND_WORDS = {"video": "videochamada", "visita": "visita técnica"}
 
 
 def meeting_task_body(lead_id: int, lead: Mapping[str, Any], *, request_id: Optional[str] = None,
@@ -320,7 +320,7 @@ def meeting_task_body(lead_id: int, lead: Mapping[str, Any], *, request_id: Opti
     moment = _datetime(lead.get("meeting_at"))
     if moment is None:
         return None
-    kind = MEETING_KIND_WORDS.get(str(lead.get("meeting_kind") or ""), "reunião")
+    kind = MEETING_KIND_LABELS.get(str(lead.get("meeting_kind") or ""), "reunião")
     name = _text(lead.get("customer_name")) or MISSING_NAME
     where = _text(lead.get("meeting_address"))
     body: dict[str, Any] = {

@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sdr.vocabulary import MEETING_KIND_LABELS
+
 __all__ = ["KIND_LABELS", "WEEKDAYS", "clock_text", "options_text", "when_text"]
 
 WEEKDAYS = ("segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo")
-KIND_LABELS = {"video": "videochamada", "visita": "visita técnica"}
+KIND_LABELS = MEETING_KIND_LABELS
 NUMBER_EMOJI = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣")
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "LeadClass",
     "LeadSource",
     "LeadStatus",
+    "MEETING_KIND_LABELS",
     "MeetingKind",
     "MeetingNotice",
     "MEETING_STATUSES_UPCOMING",
@@ -111,6 +112,9 @@ class MeetingStatus(str, enum.Enum):
     CANCELLED = "cancelada"
     DONE = "realizada"
 
+
+# How a lead and a salesperson read each kind (pt-BR).
+MEETING_KIND_LABELS = {MeetingKind.VIDEO.value: "videochamada", MeetingKind.VISIT.value: "visita técnica"}
 
 # A booked meeting still to happen (reminders, reschedule and cancel apply).
 MEETING_STATUSES_UPCOMING = frozenset({MeetingStatus.BOOKED.value, MeetingStatus.RESCHEDULED.value})
