@@ -15,7 +15,7 @@ from redis import asyncio as aioredis
 from crm.kommo_links import KommoLinks
 from tests.conftest import KOMMO_WEBHOOK_SECRET, LEAD_WEBHOOK_PATH
 from tests.fake_kommo import IN_SERVICE_STAGE, LOST, QUALIFIED_STAGE, WON
-from tests.integration.whatsapp import WhatsAppLead
+from tests.integration.whatsapp import WhatsAppLead, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -23,16 +23,6 @@ PREFIX = "test"  # the session servers' REDIS_KEY_PREFIX
 SYNC_WAIT_S = 30
 HOT_ANSWERS = ["oi", "Maria", "minha conta vem uns R$ 450,00", "Campinas - SP", "é uma casa", "própria",
                "sou eu que decido", "o quanto antes"]
-
-
-def wait_until(check: Callable[[], Any], timeout_s: float = SYNC_WAIT_S, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def in_kommo(fake_kommo, phone: str) -> Dict[str, List[Dict[str, Any]]]:

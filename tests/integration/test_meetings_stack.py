@@ -23,7 +23,7 @@ from scripts.procs import Server, StartupError, start_action_server, start_rasa_
 from tests.conftest import RedisInfo, lead_sync_env, server_env
 from tests.fake_evolution import FakeEvolution
 from tests.fake_google_calendar import FakeGoogleCalendar, write_service_account_key
-from tests.integration.whatsapp import WhatsAppLead
+from tests.integration.whatsapp import WhatsAppLead, wait_until
 from tests.turns import watch_turns
 
 pytestmark = pytest.mark.integration
@@ -168,12 +168,13 @@ def test_a_hot_lead_books_a_visit_is_reminded_moves_it_and_cancels_it(stack: Mee
     assert event["location"] == "Rua das Flores, 123, Centro"
     assert lead.phone[-4:] in event["description"]
     assert "https://painel.example.com/conversations/c" in event["description"]
-    assert _wait(lambda: any(body["lead"]["phone"] == lead.phone for body in lead_webhooks.events("meeting.booked")))
+    wait_until(lambda: any(body["lead"]["phone"] == lead.phone for body in lead_webhooks.events("meeting.booked")),
+               WAIT_S, "meeting.booked at the webhook")
     booked_hook = [b for b in lead_webhooks.events("meeting.booked") if b["lead"]["phone"] == lead.phone][0]
     assert booked_hook["lead"]["meeting_at"] == slots["meeting_at"] and booked_hook["lead"]["meeting_kind"] == "visita"
     crm_lead_id = int(lead.tracker()["slots"]["crm_lead_id"])
-    assert _wait(lambda: any(n["entity_id"] == crm_lead_id and "Reunião agendada" in n["params"]["text"]
-                             for n in fake_kommo.notes))
+    wait_until(lambda: any(n["entity_id"] == crm_lead_id and "Reunião agendada" in n["params"]["text"]
+                           for n in fake_kommo.notes), WAIT_S, "the meeting's note in Kommo")
 
     # Reminders on the scheduler's clock: the day before, then two hours before; each once.
     stack.set_clock(starts[pick] - 24 * 3600 + 1)
@@ -202,15 +203,6 @@ def test_a_hot_lead_books_a_visit_is_reminded_moves_it_and_cancels_it(stack: Mee
     assert not [e for e in events(calendar) if e["id"] == event["id"]]
 
 
-def _wait(check: Any, timeout_s: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_calendar_down_the_lead_is_told_a_consultant_confirms_and_the_retry_books_it(stack: MeetingStack, calendar):
     lead = stack.lead()
     lead.say("oi")
@@ -227,7 +219,7 @@ def test_calendar_down_the_lead_is_told_a_consultant_confirms_and_the_retry_book
     wait_for(lead, "Confirmado!")
     mine = [e for e in events(calendar) if parse_time(e["start"]["dateTime"]) == wanted.timestamp()]
     assert len(mine) == 1
-    assert _wait(lambda: lead.tracker()["slots"]["meeting_status"] == "agendada")
+    wait_until(lambda: lead.tracker()["slots"]["meeting_status"] == "agendada", WAIT_S, "meeting_status agendada")
 
 
 def test_an_event_deleted_in_the_calendar_is_noticed_and_the_lead_told(stack: MeetingStack, calendar):
@@ -243,7 +235,7 @@ def test_an_event_deleted_in_the_calendar_is_noticed_and_the_lead_told(stack: Me
     [calendar_id] = [c for c in (ANA, BRUNO) if calendar.event(c, slots["meeting_id"])]
     calendar.delete_by_hand(calendar_id, slots["meeting_id"])
     wait_for(lead, "precisou cancelar")
-    assert _wait(lambda: lead.tracker()["slots"]["meeting_status"] == "cancelada")
+    wait_until(lambda: lead.tracker()["slots"]["meeting_status"] == "cancelada", WAIT_S, "meeting_status cancelada")
 
 
 def test_two_leads_racing_for_the_last_free_time_one_books_it_the_other_gets_the_nearest(

@@ -7,10 +7,11 @@ import itertools
 import json
 import time
 import uuid
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import httpx
 import jwt
+import pytest
 
 from tests import evolution_samples as samples
 from tests.conftest import WEBHOOK_HMAC_SECRET, WEBHOOK_JWT_KEY, WEBHOOK_TOKEN
@@ -127,3 +128,14 @@ class WhatsAppLead:
 
     def user_events(self) -> List[Dict[str, Any]]:
         return [e for e in self.tracker()["events"] if e["event"] == "user"]
+
+
+def wait_until(check: Callable[[], Any], timeout_s: float = 30.0, what: str = "condition") -> Any:
+    """What ``check`` returns once it is truthy; the test fails after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
