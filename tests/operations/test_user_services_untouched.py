@@ -77,6 +77,7 @@ def users_env(port: int) -> dict:
         "OPENAI_API_KEY": "users-openai-key", "OPENAI_BASE_URL": f"{url}/v1",
         "KOMMO_BASE_URL": url, "KOMMO_ACCESS_TOKEN": "users-kommo-token",
         "LEAD_WEBHOOK_URLS": f"{url}/hook", "GOOGLE_CALENDAR_BASE_URL": url,
+        "GOOGLE_CALENDAR_CREDENTIALS": "/home/user/keys/agenda.json", "GOOGLE_CALENDAR_IDS": "ana@empresa.com",
         "GOOGLE_OAUTH_TOKEN_URL": f"{url}/token", "SENTRY_DSN": f"http://key@127.0.0.1:{port}/1",
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(port), "ACTION_SERVER_URL": f"{url}/webhook",
         "RASA_URL": url,
