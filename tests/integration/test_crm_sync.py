@@ -85,8 +85,9 @@ def test_a_hot_lead_lands_in_kommo_once_and_writing_again_updates_it(lead, fake_
 
     # The lead writes again and asks for a person: the same Kommo lead moves on.
     lead.say("quero falar com um atendente")
-    state = wait_until(lambda: len((s := in_kommo(fake_kommo, lead.phone))["notes"]) >= 3 and s,
-                       what="the hand-off note")
+    # The note and the task are two requests: wait for both, then check nothing came twice.
+    state = wait_until(lambda: len((s := in_kommo(fake_kommo, lead.phone))["notes"]) >= 3
+                       and len(s["tasks"]) >= 2 and s, what="the hand-off note and task")
     assert len(state["contacts"]) == 1 and len(state["leads"]) == 1
     assert state["leads"][0]["status_id"] == IN_SERVICE_STAGE
     assert "pediu para falar com uma pessoa" in state["notes"][2]["params"]["text"]
@@ -94,7 +95,8 @@ def test_a_hot_lead_lands_in_kommo_once_and_writing_again_updates_it(lead, fake_
     wait_until(lambda: len(webhooks_of(lead_webhooks, lead.phone)) >= 3, what="the hand-off webhook")
     time.sleep(1.5)  # a retried delivery would arrive by now
     assert [h["type"] for h in webhooks_of(lead_webhooks, lead.phone)] == ["lead.qualified", "lead.hot", "lead.handoff"]
-    assert len(in_kommo(fake_kommo, lead.phone)["notes"]) == 3
+    after = in_kommo(fake_kommo, lead.phone)
+    assert (len(after["notes"]), len(after["tasks"])) == (3, 2)
 
 
 def test_kommo_down_then_up_gets_everything_once_and_the_conversation_never_waits(lead, fake_kommo, lead_webhooks):

@@ -48,10 +48,13 @@ class EventStream:
                 elif line.startswith("data: "):
                     self.events.append((kind, json.loads(line[6:])))
 
-    def wait_for(self, kind: str, predicate: Callable[[Dict[str, Any]], bool] = lambda d: True) -> Dict[str, Any]:
+    def wait_for(self, kind: str, predicate: Callable[[Dict[str, Any]], bool] = lambda d: True,
+                 after: int = 0) -> Dict[str, Any]:
+        """The first matching event from index `after` on: events that arrived before a step
+        (a late one for the previous message) must not stand for that step's."""
         deadline = time.monotonic() + EVENT_WAIT_S
         while time.monotonic() < deadline:
-            for found_kind, data in list(self.events):
+            for found_kind, data in list(self.events)[after:]:
                 if found_kind == kind and predicate(data):
                     return data
             time.sleep(0.1)
@@ -60,6 +63,18 @@ class EventStream:
     def close(self) -> None:
         self.stop = True
         self.client.close()  # ends the stream: the server drops the subscriber
+
+
+def settled(stream: EventStream, quiet_s: float = 1.0) -> None:
+    """Returns once no event has arrived for quiet_s seconds (bounded by EVENT_WAIT_S)."""
+    deadline = time.monotonic() + EVENT_WAIT_S
+    count, since = len(stream.events), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        if len(stream.events) != count:
+            count, since = len(stream.events), time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
 
 
 def notes(fake_evolution, ref: str) -> List[str]:
@@ -75,12 +90,14 @@ def test_live_message_handoff_alert_notification_typing_and_audit(review_server,
     watching = EventStream(ReviewClient(review_server.url, OPERATOR, "senha-da-operadora-1"), ref)
     inbox = EventStream(ReviewClient(review_server.url, "vera", "senha-da-agencia-1"))
     try:
-        seen = len(watching.events)
+        # The reply to "oi" may still be on its way: wait for the streams to go quiet first.
+        settled(watching)
+        settled(inbox)
+        seen, seen_inbox = len(watching.events), len(inbox.events)
         lead.say("meu nome é Lúcia")
         # The open conversation hears of it without reloading; so does every inbox.
-        watching.wait_for("conversation", lambda d: d["ref"] == ref)
-        assert len(watching.events) > seen
-        inbox.wait_for("conversation", lambda d: d["ref"] == ref)
+        watching.wait_for("conversation", lambda d: d["ref"] == ref, after=seen)
+        inbox.wait_for("conversation", lambda d: d["ref"] == ref, after=seen_inbox)
 
         lead.say("quero falar com um atendente humano")
         alert = watching.wait_for("handoff", lambda d: d["ref"] == ref)
