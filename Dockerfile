@@ -60,6 +60,8 @@ COPY crm ./crm
 COPY meetings ./meetings
 COPY sdr ./sdr
 COPY observability ./observability
+# The facts the knowledge base's answers quote (COMPANY_FACTS_FILE may point at a mounted copy).
+COPY company_facts.yml ./
 ENV LOG_FORMAT=json
 USER app
 EXPOSE 5055

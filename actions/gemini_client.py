@@ -35,6 +35,7 @@ __all__ = [
     "GeminiFailure",
     "ask_gemini",
     "breaker_for",
+    "generate_json",
     "reset_breakers",
 ]
 
@@ -99,14 +100,14 @@ def _configured_sdk(settings: GeminiSettings) -> Any:
     return genai
 
 
-def _generate_sync(system: str, user: str, settings: GeminiSettings) -> str:
+def _generate_sync(system: str, user: str, schema: Mapping[str, Any], settings: GeminiSettings) -> str:
     genai = _configured_sdk(settings)
     model = genai.GenerativeModel(settings.model, system_instruction=system)
     response = model.generate_content(
         user,
         generation_config={
             "response_mime_type": "application/json",
-            "response_schema": response_schema(),
+            "response_schema": dict(schema),
             "temperature": TEMPERATURE,
         },
         request_options={"timeout": settings.timeout_s, "retry": None},
@@ -144,6 +145,15 @@ async def ask_gemini(
         system, user = build_prompts(conversation, fields, confirmed, rules, settings)
     except Exception as error:  # noqa: BLE001 - a missing or broken prompt file, a bad rules file
         raise GeminiFailure("prompt", repr(error)) from error
+    text = await generate_json(system, user, response_schema(), settings)
+    try:
+        return parse_model_output(text, rules)
+    except InvalidOutput as error:
+        raise GeminiFailure("invalid_output", str(error)) from error
+
+
+async def generate_json(system: str, user: str, schema: Mapping[str, Any], settings: GeminiSettings) -> str:
+    """The model's JSON text for one request, with the counted retries (GeminiFailure otherwise)."""
     try:
         # The SDK's import (about a second, once) happens off the event loop and off the clock.
         await asyncio.to_thread(_configured_sdk, settings)
@@ -153,7 +163,7 @@ async def ask_gemini(
     for attempt in range(attempts):
         try:
             text = await asyncio.wait_for(
-                asyncio.to_thread(_generate_sync, system, user, settings),
+                asyncio.to_thread(_generate_sync, system, user, schema, settings),
                 settings.timeout_s + THREAD_GRACE_S,
             )
         except GeminiFailure:
@@ -165,9 +175,6 @@ async def ask_gemini(
                 await asyncio.sleep(settings.retry_backoff_s * 2 ** attempt)
                 continue
             raise GeminiFailure(kind, str(error)[:200]) from error
-        try:
-            return parse_model_output(text, rules)
-        except InvalidOutput as error:
-            raise GeminiFailure("invalid_output", str(error)) from error
+        return str(text)
     raise AssertionError("unreachable")
 

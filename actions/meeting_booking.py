@@ -172,12 +172,12 @@ class ValidateMeetingForm(FormValidationAction):
             booked = await self._choose_and_book(dispatcher, tracker, settings, text, intent)
             if booked is not None:
                 return events + booked
-        return events + await self._not_read(dispatcher, tracker, requested, intent)
+        return events + await self._not_read(dispatcher, tracker, domain, requested, intent)
 
-    async def _not_read(self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str,
-                        intent: Optional[str]) -> List[EventType]:
+    async def _not_read(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                        requested: str, intent: Optional[str]) -> List[EventType]:
         if intent == FAQ_INTENT:  # a knowledge-base question: answered (or deferred), then asked again
-            await answer_faq(dispatcher, tracker)
+            await answer_faq(dispatcher, tracker, domain)
             return [SlotSet(requested, None)]
         if intent in ANSWER_RESPONSES:  # a question: answered, then the form asks again
             dispatcher.utter_message(response=ANSWER_RESPONSES[intent])

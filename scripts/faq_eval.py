@@ -1,6 +1,7 @@
 """The knowledge base on the held-out questions (tests/data/faq_heldout.yml, never trained on).
 
     python -m scripts.faq_eval [--model models/current.tar.gz] [--min-on-topic 0.90] [--max-wrong 0.03]
+    python -m scripts.faq_eval --validation   # the set thresholds are chosen on (never the held-out)
 
 Each question is parsed by the trained model and turned into what the assistant would do
 (``outcome``, the same decision as actions/faq.py): answer a knowledge-base topic, answer with one
@@ -28,21 +29,35 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import yaml
 
 from sdr.dialogue import ANSWER_RESPONSES
-from sdr.faq import FAQ_INTENT
+from sdr.faq import DEFAULT_MIN_CONFIDENCE, FAQ_INTENT
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = ROOT / "tests" / "data" / "faq_heldout.yml"
 DEFAULT_MODEL = ROOT / "models" / "current.tar.gz"
+LEAD_QUESTIONS = ROOT / "docs" / "research" / "lead_questions.jsonl"
+TOPICS = ROOT / "docs" / "research" / "faq_topics.yml"
 DEFER = "defer"
-# The selector's confidence below which the assistant defers instead of answering a topic
-# (actions/faq.py reads the same value from FAQ_MIN_CONFIDENCE).
-DEFAULT_MIN_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
 class Item:
     text: str
     expected: str  # "faq/<topic>", a contract intent, or "defer"
+
+
+def validation_items(questions: Path = LEAD_QUESTIONS, topics: Path = TOPICS) -> List[Item]:
+    """The collected real lead questions that no held-out item was rephrased from, with the topic
+    or contract intent the taxonomy gives them: where thresholds are chosen."""
+    sources = {raw["source"] for raw in yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))["items"]
+               if "source" in raw}
+    texts = [json.loads(line)["text"] for line in questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    taxonomy = yaml.safe_load(topics.read_text(encoding="utf-8"))
+    expected: Dict[int, str] = {}
+    for topic in taxonomy["topics"]:
+        expected.update({i: f"{FAQ_INTENT}/{topic['name']}" for i in topic.get("lead_questions") or []})
+    for owned in taxonomy["owned_by_contract_intents"]:
+        expected.update({i: str(owned["covered_by_intent"]) for i in owned.get("lead_questions") or []})
+    return [Item(texts[i], label) for i, label in sorted(expected.items()) if i not in sources]
 
 
 def load_items(path: Path = HELDOUT) -> List[Item]:
@@ -150,16 +165,51 @@ def report(scores: Scores, show: int = 15) -> str:
     return "\n".join(lines)
 
 
+def regated(parse: Mapping[str, Any], min_margin: float) -> Dict[str, Any]:
+    """The parse as components.faq_gate would have left it with another `min_margin`."""
+    from components.faq_gate import is_faq  # Rasa's NLU, only needed here
+
+    ranking = parse.get("intent_ranking") or []
+    intent = (parse.get("intent") or {}).get("name")
+    if intent == FAQ_INTENT:  # the gate put faq on top of the classifier's ranking
+        intent = ranking[1]["name"] if len(ranking) > 1 else None
+    if is_faq(intent, parse.get("faq_margin"), min_margin):
+        intent = FAQ_INTENT
+    return {**parse, "intent": {"name": intent}}
+
+
+def sweep(items: Sequence[Item], parses: Sequence[Mapping[str, Any]]) -> str:
+    lines = ["| gate min_margin | FAQ_MIN_CONFIDENCE | on topic | wrong topic | deferred | outside-KB deferred |",
+             "|---|---|---|---|---|---|"]
+    for gate in (0.0, 0.1, 0.2, 0.3, 0.4):
+        for answer in (0.3, 0.4, 0.5, 0.6):
+            scores = score(items, [outcome(regated(p, gate), answer) for p in parses])
+            lines.append(f"| {gate} | {answer} | {scores.on_topic_rate:.1%} | {scores.wrong_rate:.1%} | "
+                         f"{scores.deferred_rate:.1%} | {scores.defer_items_deferred}/{scores.defer_items} |")
+    return "\n".join(lines)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--min-on-topic", type=float, default=None)
     parser.add_argument("--max-wrong", type=float, default=None)
     parser.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE)
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "faq_eval.json")
+    parser.add_argument("--validation", action="store_true",
+                        help="score the validation questions (docs/research/lead_questions.jsonl) instead")
+    parser.add_argument("--sweep", action="store_true",
+                        help="with --validation: the rates over the gate's and the answer's thresholds")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    items = load_items()
+    items = validation_items() if args.validation else load_items()
+    if args.out is None:
+        args.out = ROOT / "results" / ("faq_validation.json" if args.validation else "faq_eval.json")
     parses = asyncio.run(parse_all(args.model, [item.text for item in items]))
+    if args.sweep:
+        if not args.validation:
+            parser.error("--sweep chooses thresholds: only on --validation, never on the held-out set")
+        print(sweep(items, parses))
+        return 0
     done = [outcome(parse, args.min_confidence) for parse in parses]
     scores = score(items, done)
     print(report(scores))

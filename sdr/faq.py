@@ -1,7 +1,7 @@
 """The knowledge base's words: company facts filled into answers, and the topics' names. Pure.
 
-Groundwork of issue 20: the knowledge base is staged in docs/research/faq_stage/ and moves to
-data/faq/ when it enters the model.
+The questions are ``faq/<topic>`` examples in ``data/faq/nlu.yml``; the NLU picks the topic
+(components/faq_topics.py, components/faq_gate.py).
 
 Answers live in the training data as Rasa retrieval responses (``utter_faq/<topic>`` in
 ``data/faq/responses.yml``) and quote company facts as ``{fact_name}`` placeholders; the facts
@@ -23,6 +23,7 @@ import yaml
 
 __all__ = [
     "CompanyFacts",
+    "DEFAULT_MIN_CONFIDENCE",
     "FAQ_INTENT",
     "facts_file",
     "load_facts",
@@ -33,6 +34,9 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[1]
 FAQ_INTENT = "faq"  # the retrieval intent: faq/<topic>
+# FAQ_MIN_CONFIDENCE's default: below it the topic is not sure enough to answer (chosen on the
+# validation questions: python -m scripts.faq_eval --validation --sweep).
+DEFAULT_MIN_CONFIDENCE = 0.5
 DEFAULT_FACTS_FILE = ROOT / "company_facts.yml"
 TOPIC_LABELS_FILE = ROOT / "sdr" / "faq_topic_labels.yml"
 _FORMATTER = string.Formatter()

@@ -39,6 +39,7 @@ from scripts.procs import (
     start_redis,
     write_credentials,
 )
+from sdr.faq import DEFAULT_MIN_CONFIDENCE as FAQ_DEFAULT_MIN_CONFIDENCE
 from tests.fake_evolution import FakeEvolution
 from tests.fake_kommo import PIPELINE_ID, FakeKommo
 from tests.fake_openai import FakeOpenAI
@@ -244,6 +245,9 @@ def server_env(redis: RedisInfo, fake: FakeEvolution) -> dict:
         "WEBHOOK_HMAC_SECRET": WEBHOOK_HMAC_SECRET,
         "RASA_AUTH_TOKEN": RASA_AUTH_TOKEN,
         "LOG_FORMAT": "json",  # as in production; tests/operations scans these logs at the end
+        # The shipped knowledge base, whatever facts or threshold the user's .env sets.
+        "COMPANY_FACTS_FILE": str(Path(__file__).resolve().parents[1] / "company_facts.yml"),
+        "FAQ_MIN_CONFIDENCE": str(FAQ_DEFAULT_MIN_CONFIDENCE),
     }
 
 
