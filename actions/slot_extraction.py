@@ -18,7 +18,9 @@ from sdr.dialogue import (
     slots_set_since_last_user_message,
     user_text,
 )
+from sdr.formatting import format_brl
 from sdr.lead_facts import extract_lead_facts
+from sdr.parsing import parse_bill_variation
 from sdr.vocabulary import MAX_MONTHLY_BILL_BRL, MAX_MONTHLY_KWH, LeadSource
 from whatsapp.turn_metadata import TurnMetadata
 
@@ -72,7 +74,13 @@ class ValidateSlotMappings(ValidationAction):
     def validate_monthly_bill_brl(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        return {"monthly_bill_brl": _in_range(value, MIN_MONTHLY_BILL_BRL, MAX_MONTHLY_BILL_BRL, dispatcher)}
+        bill = _in_range(value, MIN_MONTHLY_BILL_BRL, MAX_MONTHLY_BILL_BRL, dispatcher)
+        variation = parse_bill_variation(user_text(tracker.latest_message))
+        if bill is not None and variation is not None and variation.usual == bill:
+            # "280 mas no verão vai pra 500": what was filled, and that the rest was heard.
+            dispatcher.utter_message(response="utter_bill_variation_noted", usual=format_brl(variation.usual),
+                                     other=format_brl(variation.other), when=variation.when)
+        return {"monthly_bill_brl": bill}
 
     def validate_monthly_kwh(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

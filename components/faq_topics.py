@@ -70,9 +70,10 @@ def build_pipeline(config: Dict[str, Any]) -> Pipeline:
                         ngram_range=(1, config["word_max_ngram"])),
     )
     # Calibration turns the SVM's margins into probabilities the gate and FAQ_MIN_CONFIDENCE can
-    # threshold; 3 folds because the thinnest topics have only a handful of phrasings.
+    # threshold; 3 folds because the thinnest topics have only a handful of phrasings. One SVM
+    # trained on everything (ensemble=False), not one per fold: a third of the model's size.
     svm = LinearSVC(C=config["C"], random_state=config["random_seed"])
-    return make_pipeline(features, CalibratedClassifierCV(svm, cv=config["calibration_folds"]))
+    return make_pipeline(features, CalibratedClassifierCV(svm, cv=config["calibration_folds"], ensemble=False))
 
 
 def label_of(example: Message) -> Optional[str]:

@@ -178,14 +178,28 @@ def regated(parse: Mapping[str, Any], min_margin: float) -> Dict[str, Any]:
     return {**parse, "intent": {"name": intent}}
 
 
+# A wrong-topic answer costs a lead's trust; a deferral costs a wait for a consultant: the sweep
+# picks the thresholds with the most on-topic answers less twice the wrong ones.
+WRONG_WEIGHT = 2.0
+SWEEP_MARGINS = (0.0, 0.1, 0.2, 0.3, 0.4)
+SWEEP_CONFIDENCES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
 def sweep(items: Sequence[Item], parses: Sequence[Mapping[str, Any]]) -> str:
     lines = ["| gate min_margin | FAQ_MIN_CONFIDENCE | on topic | wrong topic | deferred | outside-KB deferred |",
              "|---|---|---|---|---|---|"]
-    for gate in (0.0, 0.1, 0.2, 0.3, 0.4):
-        for answer in (0.3, 0.4, 0.5, 0.6):
+    best: Optional[tuple[float, float, float]] = None
+    for gate in SWEEP_MARGINS:
+        for answer in SWEEP_CONFIDENCES:
             scores = score(items, [outcome(regated(p, gate), answer) for p in parses])
             lines.append(f"| {gate} | {answer} | {scores.on_topic_rate:.1%} | {scores.wrong_rate:.1%} | "
                          f"{scores.deferred_rate:.1%} | {scores.defer_items_deferred}/{scores.defer_items} |")
+            value = scores.on_topic_rate - WRONG_WEIGHT * scores.wrong_rate
+            if best is None or value > best[0]:
+                best = (value, gate, answer)
+    if best is not None:
+        lines.append(f"\nchosen (on topic - {WRONG_WEIGHT:g} x wrong): min_margin {best[1]}, "
+                     f"FAQ_MIN_CONFIDENCE {best[2]}")
     return "\n".join(lines)
 
 

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FAQ_INTENT = "faq"  # the retrieval intent: faq/<topic>
 # FAQ_MIN_CONFIDENCE's default: below it the topic is not sure enough to answer (chosen on the
 # validation questions: python -m scripts.faq_eval --validation --sweep).
-DEFAULT_MIN_CONFIDENCE = 0.5
+DEFAULT_MIN_CONFIDENCE = 0.7
 DEFAULT_FACTS_FILE = ROOT / "company_facts.yml"
 TOPIC_LABELS_FILE = ROOT / "sdr" / "faq_topic_labels.yml"
 _FORMATTER = string.Formatter()

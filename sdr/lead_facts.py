@@ -36,7 +36,10 @@ def extract_lead_facts(
         found["customer_name"] = name
 
     bill = parsing.parse_bill(text, bare_number_ok=requested_slot in BILL_SLOTS)
-    if bill.brl is not None:
+    variation = parsing.parse_bill_variation(text)
+    if variation is not None:  # "280 mas no verão vai pra 500": the ordinary month is the bill
+        found["monthly_bill_brl"] = variation.usual
+    elif bill.brl is not None:
         found["monthly_bill_brl"] = bill.brl
     if bill.kwh is not None:
         found["monthly_kwh"] = bill.kwh

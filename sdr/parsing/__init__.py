@@ -39,7 +39,7 @@ reads them, regexes stay in code:
 """
 from __future__ import annotations
 
-from sdr.parsing.bills import BillFigure, parse_bill
+from sdr.parsing.bills import BillFigure, BillVariation, parse_bill, parse_bill_variation
 from sdr.parsing.decision_maker import parse_decision_maker
 from sdr.parsing.gazetteer import GAZETTEER_PATH
 from sdr.parsing.names import parse_name
@@ -53,10 +53,12 @@ from sdr.text import fold  # re-exported for callers that import it from here; n
 __all__ = [
     "GAZETTEER_PATH",
     "BillFigure",
+    "BillVariation",
     "Location",
     "fold",
     "is_opt_out",
     "parse_bill",
+    "parse_bill_variation",
     "parse_decision_maker",
     "parse_location",
     "parse_name",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from sdr.parsing.numbers import THOUSAND_WORDS, parse_digits, parse_spelled, spelled_below_thousand
-from sdr.parsing.tables import word_set
+from sdr.parsing.tables import str_map, word_set
 from sdr.text import fold
 from sdr.vocabulary import MAX_MONTHLY_BILL_BRL
 
@@ -21,6 +21,7 @@ __all__ = [
     "BILL_FILLER_WORDS",
     "BRL_UNIT_WORDS",
     "BillFigure",
+    "BillVariation",
     "KWH_CUE_WORDS",
     "KWH_UNIT_WORDS",
     "MIN_UNITLESS_BILL",
@@ -28,7 +29,9 @@ __all__ = [
     "NOT_MONEY_AFTER",
     "NOT_MONEY_BEFORE",
     "RANGE_WORDS",
+    "VARIATION_PHRASES",
     "parse_bill",
+    "parse_bill_variation",
 ]
 
 _BILLS = "bills.yml"
@@ -46,12 +49,22 @@ NOT_MONEY_AFTER: frozenset[str] = word_set(_BILLS, "not_money_after")
 BILL_FILLER_WORDS: frozenset[str] = word_set(_BILLS, "bill_filler_words")
 MIN_UNITLESS_BILL = 10.0  # "2" or "dois" without a unit is a count, not a monthly bill
 RANGE_WORDS: frozenset[str] = word_set(_BILLS, "range_words")
+VARIATION_PHRASES: dict[str, str] = str_map(_BILLS, "variation_phrases")
 
 
 @dataclass(frozen=True)
 class BillFigure:
     brl: Optional[float] = None  # R$ per month
     kwh: Optional[float] = None  # kWh per month
+
+
+@dataclass(frozen=True)
+class BillVariation:
+    """ "280 mas no verão vai pra 500": usual 280, other 500, when "no verão"."""
+
+    usual: float  # R$, an ordinary month: the bill
+    other: float  # R$, what it reaches at times
+    when: str  # the variation as the assistant repeats it
 
 
 @dataclass(frozen=True)
@@ -102,6 +115,22 @@ def parse_bill(text: str, *, bare_number_ok: bool) -> BillFigure:
     if brl is None and kwh is None and bare_number_ok:
         brl = _bare_bill(tokens, candidates)
     return BillFigure(brl=brl, kwh=kwh)
+
+
+def parse_bill_variation(text: str) -> Optional[BillVariation]:
+    """An ordinary month's bill and, after a season or "às vezes", a different one; else None."""
+    tokens = _bill_tokens(text)
+    marks = [i for i, t in enumerate(tokens) if t.kind == "word" and t.text in VARIATION_PHRASES]
+    if not marks:
+        return None
+    mark = marks[0]
+    money = [c for c in _bill_candidates(tokens) if c.slot != "kwh"]
+    before = [c for c in money if c.end <= mark]
+    after = [c for c in money if c.first > mark]
+    # The ordinary month needs a cue or a unit ("conta é 280"); the other may be bare ("vai pra 500").
+    if not before or not after or before[-1].slot is None or before[-1].value == after[0].value:
+        return None
+    return BillVariation(before[-1].value, after[0].value, VARIATION_PHRASES[tokens[mark].text])
 
 
 def _bill_tokens(text: str) -> list[_Tok]:

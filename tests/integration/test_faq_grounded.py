@@ -40,7 +40,7 @@ def _env(fake: FakeGemini, redis_server, monkeypatch: pytest.MonkeyPatch) -> Non
                         "GEMINI_BREAKER_RESET_S": "60", "REDIS_HOST": redis_server.host,
                         "REDIS_PORT": str(redis_server.port), "REDIS_KEY_PREFIX": "grounded",
                         "COMPANY_FACTS_FILE": str(ROOT / "company_facts.yml"),
-                        "FAQ_MIN_CONFIDENCE": "0.5"}.items():
+                        "FAQ_MIN_CONFIDENCE": "0.7"}.items():
         monkeypatch.setenv(name, value)
 
 

@@ -50,3 +50,13 @@ def test_a_contract_question_keeps_its_intent_and_answer(lead):
     replies = lead.say("quanto custa a energia solar?")
     assert not any("Boa pergunta" in text for text in replies), replies
     assert "como posso te chamar" in replies[-1].lower(), replies
+
+
+def test_a_bill_with_a_season_fills_the_ordinary_month_and_acknowledges_the_rest(lead):
+    lead.say("oi")
+    lead.say("Carla")
+    replies = lead.say("minha conta é 280 mas no verão vai pra uns 500 reais")
+    assert any("Anotei R$ 280,00 como a conta de um mês normal" in t and "no verão ela chega a R$ 500,00" in t
+               for t in replies), replies
+    assert lead.tracker()["slots"]["monthly_bill_brl"] == 280.0
+    assert "?" in replies[-1]  # and the form goes on to its next question
