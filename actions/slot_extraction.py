@@ -21,6 +21,7 @@ from sdr.dialogue import (
 from sdr.formatting import format_brl
 from sdr.lead_facts import extract_lead_facts
 from sdr.parsing import parse_bill_variation
+from sdr.parsing.yes_no import is_unsure
 from sdr.vocabulary import MAX_MONTHLY_BILL_BRL, MAX_MONTHLY_KWH, LeadSource
 from whatsapp.turn_metadata import TurnMetadata
 
@@ -144,7 +145,9 @@ class ValidateQualificationForm(FormValidationAction):
             # "quero um orçamento" in answer to "como posso te chamar?": acknowledged, then asked again.
             dispatcher.utter_message(response="utter_interest_in_form")
             return [SlotSet(requested, None)] + events
-        if requested and intent in ANSWER_LIKE_INTENTS:
+        if requested and (intent in ANSWER_LIKE_INTENTS or is_unsure(user_text(tracker.latest_message))):
+            # "não lembro direito" answers the question (with nothing): asked again with an example,
+            # whatever question the classifier took it for.
             dispatcher.utter_message(response=f"utter_reask_{requested}")
             return [SlotSet(requested, None)] + events
         # Nothing read and not an answer: Rasa rejects the form, and the rules

@@ -173,7 +173,7 @@ def regated(parse: Mapping[str, Any], min_margin: float) -> Dict[str, Any]:
     intent = (parse.get("intent") or {}).get("name")
     if intent == FAQ_INTENT:  # the gate put faq on top of the classifier's ranking
         intent = ranking[1]["name"] if len(ranking) > 1 else None
-    if is_faq(intent, parse.get("faq_margin"), min_margin):
+    if is_faq(intent, parse.get("faq_margin"), min_margin, str(parse.get("text") or "")):
         intent = FAQ_INTENT
     return {**parse, "intent": {"name": intent}}
 

@@ -102,21 +102,23 @@ def test_normalise_drops_case_and_accents() -> None:
     assert normalise("Garantia do INVERSOR é ótima") == "garantia do inversor e otima"
 
 
-@pytest.mark.parametrize("intent, margin, expected", [
-    ("ask_how_it_works", 0.3, True),  # DIET's nearest answer: the topic wins
-    ("out_of_scope", 0.2, True),
-    ("nlu_fallback", 0.5, True),
-    ("inform", 0.4, True),  # a formal question DIET read as information
-    ("ask_price", 0.05, False),  # the topic does not lead by enough: the contract keeps it
-    ("ask_price", -0.3, False),
-    ("opt_out", 0.9, False),  # never taken for a question
-    ("request_human", 0.9, False),
-    ("schedule_meeting", 0.9, False),
-    ("affirm", 0.9, False),
-    ("ask_law", None, False),  # no knowledge base in the model
+@pytest.mark.parametrize("intent, margin, text, expected", [
+    ("ask_how_it_works", 0.3, "tem garantia?", True),  # DIET's nearest answer: the topic wins
+    ("out_of_scope", 0.2, "", True),
+    ("nlu_fallback", 0.5, "", True),
+    ("inform", 0.4, "Precisa fazer manutenção nos painéis?", True),  # a formal question read as information
+    ("inform", 0.4, "Rua das Flores, 120, Jardim América", False),  # an answer to the form, never a question
+    ("express_interest", 0.4, "quero instalar", False),
+    ("ask_price", 0.05, "", False),  # the topic does not lead by enough: the contract keeps it
+    ("ask_price", -0.3, "", False),
+    ("opt_out", 0.9, "?", False),  # never taken for a question
+    ("request_human", 0.9, "?", False),
+    ("schedule_meeting", 0.9, "?", False),
+    ("affirm", 0.9, "?", False),
+    ("ask_law", None, "", False),  # no knowledge base in the model
 ])
-def test_the_gate(intent: str, margin: Optional[float], expected: bool) -> None:
-    assert is_faq(intent, margin, 0.1) is expected
+def test_the_gate(intent: str, margin: Optional[float], text: str, expected: bool) -> None:
+    assert is_faq(intent, margin, 0.1, text) is expected
 
 
 def gated(intent: str, margin: float) -> Dict[str, Any]:
