@@ -29,7 +29,14 @@ from actions.lead_events import turn_anchor
 from observability.privacy import mask_phone
 from sdr.dialogue import user_text
 from sdr.env import env_number
-from sdr.faq import DEFAULT_MIN_CONFIDENCE, FAQ_INTENT, load_facts, load_topic_labels, render_answer, topic_of
+from sdr.faq import (
+    DEFAULT_MIN_CONFIDENCE,
+    faq_selection,
+    load_facts,
+    load_topic_labels,
+    render_answer,
+    topic_of,
+)
 from sdr.faq_queue import FaqQueue
 from sdr.redis_settings import RedisSettings
 
@@ -47,7 +54,7 @@ class FaqReply:
 
 
 def faq_reply(latest_message: Mapping[str, Any]) -> FaqReply:
-    selected = ((latest_message.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
+    selected = faq_selection(latest_message).get("response") or {}
     topic = topic_of(selected.get("intent_response_key"))
     confidence = float(selected.get("confidence") or 0.0)
     threshold = env_number("FAQ_MIN_CONFIDENCE", DEFAULT_MIN_CONFIDENCE, minimum=0.0)

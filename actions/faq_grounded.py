@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from actions.gemini_client import GeminiFailure, breaker_for, generate_json
 from actions.gemini_settings import DEFAULT_PROMPTS_DIR, GeminiSettings
 from sdr.env import env_number
-from sdr.faq import FAQ_INTENT, CompanyFacts, render_answer, topic_of
+from sdr.faq import FAQ_INTENT, CompanyFacts, faq_selection, render_answer, topic_of
 
 __all__ = [
     "MAX_ANSWER_CHARS",
@@ -63,9 +63,8 @@ class Passage:
 def passages_for(latest_message: Mapping[str, Any], responses: Mapping[str, Any], facts: CompanyFacts,
                  limit: int) -> List[Passage]:
     """The answers of the selector's best-ranked topics, facts filled in; withheld ones left out."""
-    selector = (latest_message.get("response_selector") or {}).get(FAQ_INTENT) or {}
     passages = []
-    for entry in selector.get("ranking") or []:
+    for entry in faq_selection(latest_message).get("ranking") or []:
         topic = topic_of(entry.get("intent_response_key"))
         variants = responses.get(f"utter_{FAQ_INTENT}/{topic}") or [] if topic else []
         texts = [v.get("text") for v in variants if isinstance(v, dict) and v.get("text")]

@@ -30,7 +30,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from components.faq_topics import FAQ_MARGIN
 from sdr.dialogue import ANSWER_RESPONSES
-from sdr.faq import FAQ_INTENT
+from sdr.faq import FAQ_INTENT, faq_selection
 from sdr.parsing.chat_text import is_question
 
 __all__ = ["FaqGate", "is_faq"]
@@ -70,7 +70,7 @@ class FaqGate(GraphComponent):
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             margin = message.get(FAQ_MARGIN)
             if is_faq(intent, margin, self.min_margin, message.get(TEXT) or ""):
-                selected = ((message.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
+                selected = faq_selection(message.data).get("response") or {}
                 mark_faq(message, float(selected.get("confidence") or 0.0))
         return messages
 

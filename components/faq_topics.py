@@ -45,13 +45,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.svm import LinearSVC
 
-from sdr.faq import FAQ_INTENT
+from sdr.faq import FAQ_INTENT, RESPONSE_SELECTOR
 
 __all__ = ["FAQ_MARGIN", "FaqTopicClassifier", "faq_margin", "normalise", "selector_output"]
 
 logger = logging.getLogger(__name__)
 
-RESPONSE_SELECTOR = "response_selector"
 FAQ_MARGIN = "faq_margin"  # message property: P(best topic) - P(best other intent)
 MODEL_FILE = "faq_topics.joblib"
 

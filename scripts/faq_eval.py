@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import yaml
 
 from sdr.dialogue import ANSWER_RESPONSES
-from sdr.faq import DEFAULT_MIN_CONFIDENCE, FAQ_INTENT
+from sdr.faq import DEFAULT_MIN_CONFIDENCE, FAQ_INTENT, faq_selection
 
 ROOT = Path(__file__).resolve().parents[1]
 HELDOUT = ROOT / "tests" / "data" / "faq_heldout.yml"
@@ -78,7 +78,7 @@ def outcome(parse: Mapping[str, Any], min_confidence: float = DEFAULT_MIN_CONFID
     "defer", or the intent name when it is not a question at all (e.g. "inform")."""
     intent = (parse.get("intent") or {}).get("name")
     if intent == FAQ_INTENT:
-        selected = ((parse.get("response_selector") or {}).get(FAQ_INTENT) or {}).get("response") or {}
+        selected = faq_selection(parse).get("response") or {}
         key = selected.get("intent_response_key")
         if key and float(selected.get("confidence") or 0.0) >= min_confidence:
             return str(key)

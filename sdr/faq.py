@@ -25,6 +25,8 @@ __all__ = [
     "CompanyFacts",
     "DEFAULT_MIN_CONFIDENCE",
     "FAQ_INTENT",
+    "RESPONSE_SELECTOR",
+    "faq_selection",
     "facts_file",
     "load_facts",
     "load_topic_labels",
@@ -34,6 +36,7 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[1]
 FAQ_INTENT = "faq"  # the retrieval intent: faq/<topic>
+RESPONSE_SELECTOR = "response_selector"  # a parse's key for Rasa's ResponseSelector output
 # FAQ_MIN_CONFIDENCE's default: below it the topic is not sure enough to answer (chosen on the
 # validation questions: python -m scripts.faq_eval --validation --sweep).
 DEFAULT_MIN_CONFIDENCE = 0.7
@@ -99,6 +102,11 @@ def render_answer(text: str, facts: CompanyFacts) -> Optional[str]:
             return None
         values[name] = value
     return text.format(**values) if values else text
+
+
+def faq_selection(parse: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The knowledge base's part of a parse's selector output: {"response": {...}, "ranking": [...]}."""
+    return (parse.get(RESPONSE_SELECTOR) or {}).get(FAQ_INTENT) or {}
 
 
 def topic_of(retrieval_key: Optional[str]) -> Optional[str]:
