@@ -9,11 +9,14 @@ intent is one that would only have been a guess at the question:
   for "qual a garantia do inversor?" than the nearest of them, which is the wrong-topic answer
   leads noticed most;
 - ``out_of_scope`` or ``nlu_fallback``;
-- ``express_interest`` or ``inform`` when the message is a question (it has a "?"):
-  DIET gives them to questions in a formal register ("Precisa fazer manutenção nos painéis?"); an
-  answer to a form ("Rua das Flores, 120", "meu nome é Ana") is never taken for a question.
+- the intents of the conversation's other turns (interest, information, a person, a meeting,
+  greetings, yes/no) only when the message is a question (it has a "?") *and* the topic leads by
+  the stricter ``min_margin_asked``: DIET, never taught the knowledge base, spreads its questions
+  over them ("o inversor manda os dados pra algum app?" read as request_human, "vou ter q trocar o
+  medidor de luz?" as reschedule_meeting); an answer to a form ("Rua das Flores, 120", "meu nome é
+  Ana", "pode ser terça") is never taken for a question.
 
-A message DIET reads as something else (yes, no, opt-out, a person, a meeting) keeps its intent:
+An opt-out never changes (honoured at once), nor anything else DIET reads outside these lists:
 the form and the contract come first. Whether the assistant then answers the topic or defers is
 actions/faq.py's decision (FAQ_MIN_CONFIDENCE).
 """
@@ -38,27 +41,37 @@ __all__ = ["FaqGate", "is_faq"]
 NLU_FALLBACK = "nlu_fallback"
 # Intents a knowledge-base question may have been mistaken for (see the module docstring).
 YIELDING_INTENTS = frozenset(ANSWER_RESPONSES) | {NLU_FALLBACK}
-# ... and these only when the message is a question.
-YIELDING_WHEN_ASKED = frozenset({"express_interest", "inform"})
+# ... and these only when the message is a question and the topic leads by min_margin_asked.
+YIELDING_WHEN_ASKED = frozenset({
+    "express_interest", "inform", "request_human", "schedule_meeting", "reschedule_meeting", "cancel_meeting",
+    "greet", "goodbye", "thanks", "affirm", "deny",
+})
 
 
 def is_faq(intent: Optional[str], margin: Optional[float], min_margin: float, text: str = "",
-           yielding: Iterable[str] = YIELDING_INTENTS) -> bool:
-    if margin is None or margin < min_margin:
+           min_margin_asked: Optional[float] = None, yielding: Iterable[str] = YIELDING_INTENTS) -> bool:
+    """Whether DIET's `intent` yields to the knowledge base's best topic, `margin` ahead of every
+    other intent (min_margin_asked defaults to min_margin)."""
+    if margin is None:
         return False
-    return intent is None or intent in set(yielding) or (intent in YIELDING_WHEN_ASKED and is_question(text))
+    if intent is None or intent in set(yielding):
+        return margin >= min_margin
+    asked = min_margin if min_margin_asked is None else min_margin_asked
+    return intent in YIELDING_WHEN_ASKED and is_question(text) and margin >= asked
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class FaqGate(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        # The best topic leads every other intent by 0.3 in probability (chosen on the validation
-        # questions: python -m scripts.faq_eval --validation --sweep).
-        return {"min_margin": 0.3}
+        # How far the best topic must lead every other intent, in probability (chosen on the
+        # validation questions: python -m scripts.faq_eval --validation --sweep).
+        return {"min_margin": 0.3, "min_margin_asked": 0.6}
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        self.min_margin = float({**self.get_default_config(), **config}["min_margin"])
+        settings = {**self.get_default_config(), **config}
+        self.min_margin = float(settings["min_margin"])
+        self.min_margin_asked = float(settings["min_margin_asked"])
 
     @classmethod
     def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -69,7 +82,7 @@ class FaqGate(GraphComponent):
         for message in messages:
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             margin = message.get(FAQ_MARGIN)
-            if is_faq(intent, margin, self.min_margin, message.get(TEXT) or ""):
+            if is_faq(intent, margin, self.min_margin, message.get(TEXT) or "", self.min_margin_asked):
                 selected = faq_selection(message.data).get("response") or {}
                 mark_faq(message, float(selected.get("confidence") or 0.0))
         return messages

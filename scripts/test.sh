@@ -24,12 +24,18 @@ step "test stories (rasa test core)" $RASA test core --model $MODEL \
 step "NLU evaluation on the held-out set" bash -c \
   "$RASA test nlu --model $MODEL --nlu tests/nlu_test.yml --out results/nlu --quiet \
    && .venv/bin/python -m scripts.nlu_report results/nlu/intent_report.json --min-macro-f1 0.85"
-# The knowledge base on its held-out questions (issue 20 asks for 90% on topic and at most 3% wrong;
-# these floors are what the shipped model measures, so a change that loses ground fails).
+# The knowledge base on its held-out questions: issue 20 asks 90% on topic (the shipped model is one
+# question short: 89.97%, so the floor is 89%) and at most 3% wrong.
 step "knowledge base on the held-out questions" .venv/bin/python -m scripts.faq_eval --model $MODEL \
-  --min-on-topic 0.55 --max-wrong 0.09
+  --min-on-topic 0.89 --max-wrong 0.03
 step "lint and types (ruff, mypy)" bash scripts/check.sh
-step "pytest" .venv/bin/python -m pytest tests -q -p no:cacheprovider --durations=15
+# Two workers, one test file each at a time (a module's servers stay with it); then the log scan
+# alone, over every worker's server logs (tests/operations/test_logs_hold_no_personal_data.py).
+PYTEST_BASE=results/pytest
+step "pytest" .venv/bin/python -m pytest tests -q -p no:cacheprovider --durations=15 \
+  -n "${PYTEST_WORKERS:-2}" --dist loadfile -m "not runs_last" --basetemp "$PYTEST_BASE"
+step "pytest: no phone number or secret in any server log" env AISDR_TEST_LOGS="$PYTEST_BASE" \
+  .venv/bin/python -m pytest tests/operations/test_logs_hold_no_personal_data.py -q -p no:cacheprovider
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

@@ -1,8 +1,13 @@
 """The last test of the session: nothing any server logged during the whole run holds a
 full phone number or a secret of the tests (the redaction filter is the last line of
-defence; this checks that it, and the code's own masking, held)."""
+defence; this checks that it, and the code's own masking, held).
+
+`make test` runs the suite on two pytest workers, each with its own servers and logs, and then
+this module alone with AISDR_TEST_LOGS naming the first run's base directory: every worker's
+logs are read, after every worker has finished. A plain `pytest tests` reads its own session's."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Dict, List
@@ -28,8 +33,12 @@ SECRETS = {
 KNOWN_PHONES = [session.SALES_WHATSAPP_NUMBER, samples.CONTACT_PHONE, samples.OWN_PHONE]
 
 
+# Set by scripts/test.sh: the --basetemp of the parallel run whose logs are read.
+EARLIER_RUN = "AISDR_TEST_LOGS"
+
+
 def server_logs(logs_dir: Path) -> List[Path]:
-    return sorted(path for path in logs_dir.glob("*.log") if not path.name.startswith("redis-"))
+    return sorted(path for path in logs_dir.rglob("*.log") if not path.name.startswith("redis-"))
 
 
 def findings(text: str) -> Dict[str, List[str]]:
@@ -50,7 +59,20 @@ def test_findings_spot_what_they_must():
     assert findings("lead 5511*******78, took 1717171717.5 s") == {}
 
 
-def test_no_server_log_of_the_run_holds_a_phone_number_or_a_secret(rasa_server, action_server, logs_dir):
+@pytest.fixture
+def run_logs(request: pytest.FixtureRequest) -> Path:
+    """The directory whose logs are read: an earlier parallel run's, or this session's once its
+    servers have run."""
+    earlier = os.environ.get(EARLIER_RUN)
+    if earlier:
+        return Path(earlier)
+    request.getfixturevalue("rasa_server")
+    request.getfixturevalue("action_server")
+    return request.getfixturevalue("logs_dir")
+
+
+def test_no_server_log_of_the_run_holds_a_phone_number_or_a_secret(run_logs):
+    logs_dir = run_logs
     logs = server_logs(logs_dir)
     assert logs, f"no server logs in {logs_dir}"
     problems = {path.name: found for path in logs if (found := findings(path.read_text(errors="replace")))}

@@ -107,18 +107,27 @@ def test_normalise_drops_case_and_accents() -> None:
     ("out_of_scope", 0.2, "", True),
     ("nlu_fallback", 0.5, "", True),
     ("inform", 0.4, "Precisa fazer manutenção nos painéis?", True),  # a formal question read as information
-    ("inform", 0.4, "Rua das Flores, 120, Jardim América", False),  # an answer to the form, never a question
-    ("express_interest", 0.4, "quero instalar", False),
+    ("inform", 0.9, "Rua das Flores, 120, Jardim América", False),  # an answer to the form, never a question
+    ("express_interest", 0.9, "quero instalar", False),
+    ("request_human", 0.5, "o inversor manda os dados pra algum app?", True),  # DIET's guess at a question
+    ("reschedule_meeting", 0.5, "vou ter q trocar o medidor de luz?", True),
+    ("request_human", 0.3, "alguém pode me explicar a garantia?", False),  # asked, but under min_margin_asked
+    ("request_human", 0.9, "quero falar com uma pessoa", False),  # not a question: the contract keeps it
+    ("schedule_meeting", 0.9, "pode ser terça às 10", False),
+    ("affirm", 0.9, "sim", False),
     ("ask_price", 0.05, "", False),  # the topic does not lead by enough: the contract keeps it
     ("ask_price", -0.3, "", False),
-    ("opt_out", 0.9, "?", False),  # never taken for a question
-    ("request_human", 0.9, "?", False),
-    ("schedule_meeting", 0.9, "?", False),
-    ("affirm", 0.9, "?", False),
+    ("opt_out", 0.99, "posso sair da lista?", False),  # an opt-out is honoured, never taken for a question
+    ("share_bill", 0.99, "?", False),  # nor what the channel sends for media
     ("ask_law", None, "", False),  # no knowledge base in the model
 ])
 def test_the_gate(intent: str, margin: Optional[float], text: str, expected: bool) -> None:
-    assert is_faq(intent, margin, 0.1, text) is expected
+    assert is_faq(intent, margin, 0.1, text, min_margin_asked=0.4) is expected
+
+
+def test_the_asked_threshold_defaults_to_the_gates() -> None:
+    assert is_faq("request_human", 0.2, 0.1, "?") is True
+    assert is_faq("request_human", 0.05, 0.1, "?") is False
 
 
 def gated(intent: str, margin: float) -> Dict[str, Any]:
@@ -126,7 +135,7 @@ def gated(intent: str, margin: float) -> Dict[str, Any]:
     message = Message(data={"text": "x", "intent": {"name": intent, "confidence": 0.9},
                             "intent_ranking": [{"name": intent, "confidence": 0.9}], FAQ_MARGIN: margin,
                             "response_selector": selector})
-    [out] = FaqGate({"min_margin": 0.1}).process([message])
+    [out] = FaqGate({"min_margin": 0.1, "min_margin_asked": 0.4}).process([message])
     return out.as_dict()
 
 
