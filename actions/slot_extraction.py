@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction, ValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.faq import answer_faq
 from sdr.dialogue import (
     ANSWER_LIKE_INTENTS,
     ANSWER_RESPONSES,
@@ -18,6 +19,7 @@ from sdr.dialogue import (
     slots_set_since_last_user_message,
     user_text,
 )
+from sdr.faq import FAQ_INTENT
 from sdr.formatting import format_brl
 from sdr.lead_facts import extract_lead_facts
 from sdr.parsing import parse_bill_variation
@@ -138,8 +140,12 @@ class ValidateQualificationForm(FormValidationAction):
             # Re-state what this message filled so the form counts it even when
             # it answered a question other than the one asked (e.g. kWh).
             restated = [SlotSet(slot, value) for slot, value in facts.items()]
+            # A message that answers and asks ("moro na zona rural, vcs instalam em sítio?"): the
+            # question is answered too, before the form's next question.
             if intent in ANSWER_RESPONSES:
                 dispatcher.utter_message(response=ANSWER_RESPONSES[intent])
+            elif intent == FAQ_INTENT:
+                await answer_faq(dispatcher, tracker, domain)
             return restated + events
         if requested and intent == INTEREST_INTENT:
             # "quero um orçamento" in answer to "como posso te chamar?": acknowledged, then asked again.

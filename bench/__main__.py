@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import bills, channel, crm, faq, meetings, nlu, review
+from bench import bills, channel, chart, crm, faq, meetings, nlu, review
 
 PARTS = {"nlu": nlu.main, "channel": channel.main, "bills": bills.main, "review": review.main, "crm": crm.main,
-         "meetings": meetings.main, "faq": faq.main}
+         "meetings": meetings.main, "faq": faq.main, "chart": chart.main}
 
 
 def main(argv: list) -> int:

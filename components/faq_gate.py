@@ -9,12 +9,15 @@ intent is one that would only have been a guess at the question:
   for "qual a garantia do inversor?" than the nearest of them, which is the wrong-topic answer
   leads noticed most;
 - ``out_of_scope`` or ``nlu_fallback``;
-- the intents of the conversation's other turns (interest, information, a person, a meeting,
-  greetings, yes/no) only when the message is a question (it has a "?") *and* the topic leads by
-  the stricter ``min_margin_asked``: DIET, never taught the knowledge base, spreads its questions
-  over them ("o inversor manda os dados pra algum app?" read as request_human, "vou ter q trocar o
-  medidor de luz?" as reschedule_meeting); an answer to a form ("Rua das Flores, 120", "meu nome é
-  Ana", "pode ser terça") is never taken for a question.
+- ``express_interest`` or ``inform`` when the message is a question (it has a "?"):
+  DIET gives them to questions in a formal register ("Precisa fazer manutenção nos painéis?");
+- the intents of the conversation's other turns (a person, a meeting, greetings, yes/no) when the
+  message is a question *and* the topic leads by the stricter ``min_margin_asked``: DIET, never
+  taught the knowledge base, spreads its questions over them too ("o inversor manda os dados pra
+  algum app?" read as request_human, "vou ter q trocar o medidor de luz?" as reschedule_meeting).
+
+An answer to a form ("Rua das Flores, 120", "meu nome é Ana", "pode ser terça") is never taken for
+a question.
 
 An opt-out never changes (honoured at once), nor anything else DIET reads outside these lists:
 the form and the contract come first. Whether the assistant then answers the topic or defers is
@@ -36,14 +39,16 @@ from sdr.dialogue import ANSWER_RESPONSES
 from sdr.faq import FAQ_INTENT, faq_selection
 from sdr.parsing.chat_text import is_question
 
-__all__ = ["FaqGate", "is_faq"]
+__all__ = ["FaqGate", "OTHER_TURNS", "YIELDING_INTENTS", "YIELDING_WHEN_ASKED", "is_faq"]
 
 NLU_FALLBACK = "nlu_fallback"
 # Intents a knowledge-base question may have been mistaken for (see the module docstring).
 YIELDING_INTENTS = frozenset(ANSWER_RESPONSES) | {NLU_FALLBACK}
-# ... and these only when the message is a question and the topic leads by min_margin_asked.
-YIELDING_WHEN_ASKED = frozenset({
-    "express_interest", "inform", "request_human", "schedule_meeting", "reschedule_meeting", "cancel_meeting",
+# ... these only when the message is a question,
+YIELDING_WHEN_ASKED = frozenset({"express_interest", "inform"})
+# ... and these when it is a question whose topic leads by min_margin_asked.
+OTHER_TURNS = frozenset({
+    "request_human", "schedule_meeting", "reschedule_meeting", "cancel_meeting",
     "greet", "goodbye", "thanks", "affirm", "deny",
 })
 
@@ -56,8 +61,12 @@ def is_faq(intent: Optional[str], margin: Optional[float], min_margin: float, te
         return False
     if intent is None or intent in set(yielding):
         return margin >= min_margin
+    if not is_question(text):
+        return False
+    if intent in YIELDING_WHEN_ASKED:
+        return margin >= min_margin
     asked = min_margin if min_margin_asked is None else min_margin_asked
-    return intent in YIELDING_WHEN_ASKED and is_question(text) and margin >= asked
+    return intent in OTHER_TURNS and margin >= asked
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

@@ -183,7 +183,7 @@ def regated(parse: Mapping[str, Any], min_margin: float, min_margin_asked: Optio
 # picks the thresholds with the most on-topic answers less twice the wrong ones.
 WRONG_WEIGHT = 2.0
 SWEEP_MARGINS = (0.0, 0.1, 0.2, 0.3, 0.4)
-SWEEP_ASKED_MARGINS = (0.2, 0.4, 0.6, 1.1)  # 1.1: the other turns' intents never yield
+SWEEP_ASKED_MARGINS = (0.2, 0.3, 0.4, 0.5, 0.6, 1.1)  # 1.1: the other turns' intents never yield
 SWEEP_CONFIDENCES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # The contract comes first (issue 20: a message the contract gives an intent keeps it): a setting
 # may take no more of the contract's rightly read examples than 0.10.0's gate did (min_margin 0.3,

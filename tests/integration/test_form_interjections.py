@@ -33,6 +33,16 @@ def test_a_knowledge_base_question_is_answered_from_the_company_facts_then_the_f
     assert "como posso te chamar" in replies[-1].lower(), replies
 
 
+def test_a_message_that_answers_and_asks_fills_the_fact_and_gets_the_answer(lead):
+    lead.say("oi")
+    replies = lead.say("vcs instalam em sitio? moro na zona rural")
+    answer = " ".join(replies)
+    # The property is read ("zona rural") and the question answered from company_facts.yml, not dropped.
+    assert "fazendas, sítios e outras propriedades rurais" in answer, replies
+    assert "como posso te chamar" in replies[-1].lower(), replies
+    assert lead.tracker()["slots"]["property_type"] == "rural"
+
+
 def test_a_question_whose_facts_the_company_left_empty_is_deferred_and_queued(lead, raw):
     lead.say("oi")
     replies = lead.say("quais marcas de placa e inversor vcs usam?")

@@ -106,7 +106,7 @@ def test_normalise_drops_case_and_accents() -> None:
     ("ask_how_it_works", 0.3, "tem garantia?", True),  # DIET's nearest answer: the topic wins
     ("out_of_scope", 0.2, "", True),
     ("nlu_fallback", 0.5, "", True),
-    ("inform", 0.4, "Precisa fazer manutenção nos painéis?", True),  # a formal question read as information
+    ("inform", 0.2, "Precisa fazer manutenção nos painéis?", True),  # a formal question read as information
     ("inform", 0.9, "Rua das Flores, 120, Jardim América", False),  # an answer to the form, never a question
     ("express_interest", 0.9, "quero instalar", False),
     ("request_human", 0.5, "o inversor manda os dados pra algum app?", True),  # DIET's guess at a question
