@@ -166,14 +166,21 @@ def report(scores: Scores, show: int = 15) -> str:
     return "\n".join(lines)
 
 
+def before_gate(parse: Mapping[str, Any]) -> Optional[str]:
+    """The intent of a parse as it was before components.faq_gate (DIET's, the opt-out keywords'
+    or the fallback's)."""
+    ranking = parse.get("intent_ranking") or []
+    intent = (parse.get("intent") or {}).get("name")
+    if intent == FAQ_INTENT:  # the gate put faq on top of the classifier's ranking
+        return ranking[1]["name"] if len(ranking) > 1 else None
+    return intent
+
+
 def regated(parse: Mapping[str, Any], min_margin: float, min_margin_asked: Optional[float] = None) -> Dict[str, Any]:
     """The parse as components.faq_gate would have left it with other thresholds."""
     from components.faq_gate import is_faq  # Rasa's NLU, only needed here
 
-    ranking = parse.get("intent_ranking") or []
-    intent = (parse.get("intent") or {}).get("name")
-    if intent == FAQ_INTENT:  # the gate put faq on top of the classifier's ranking
-        intent = ranking[1]["name"] if len(ranking) > 1 else None
+    intent = before_gate(parse)
     if is_faq(intent, parse.get("faq_margin"), min_margin, str(parse.get("text") or ""), min_margin_asked):
         intent = FAQ_INTENT
     return {**parse, "intent": {"name": intent}}
@@ -197,8 +204,7 @@ def taken(items: Sequence[Item], parses: Sequence[Mapping[str, Any]], gate: floa
     for item, parse in zip(items, parses):
         if item.expected == DEFER or item.expected.startswith(f"{FAQ_INTENT}/"):
             continue
-        if regated(parse, 2.0)["intent"]["name"] == item.expected \
-                and regated(parse, gate, asked)["intent"]["name"] == FAQ_INTENT:
+        if before_gate(parse) == item.expected and regated(parse, gate, asked)["intent"]["name"] == FAQ_INTENT:
             count += 1
     return count
 
@@ -261,9 +267,8 @@ def cross_validated(model: Path, folds: int = CV_FOLDS, seed: int = 0) -> tuple[
         classes = list(pipeline.classes_)
         order = sorted(held)
         for k, row in zip(order, pipeline.predict_proba([examples[k][0] for k in order])):
-            diet = regated(model_parses[k], 2.0)  # DIET's own reading, before the gate
             items.append(Item(examples[k][0], examples[k][1]))
-            parses.append({**diet, "faq_margin": faq_margin(classes, row),
+            parses.append({**model_parses[k], "intent": {"name": before_gate(model_parses[k])}, "faq_margin": faq_margin(classes, row),
                            RESPONSE_SELECTOR: selector_output(classes, row, {}, config["ranking_length"])})
     return items, parses
 
