@@ -268,7 +268,8 @@ def cross_validated(model: Path, folds: int = CV_FOLDS, seed: int = 0) -> tuple[
         order = sorted(held)
         for k, row in zip(order, pipeline.predict_proba([examples[k][0] for k in order])):
             items.append(Item(examples[k][0], examples[k][1]))
-            parses.append({**model_parses[k], "intent": {"name": before_gate(model_parses[k])}, "faq_margin": faq_margin(classes, row),
+            parses.append({**model_parses[k], "intent": {"name": before_gate(model_parses[k])},
+                           "faq_margin": faq_margin(classes, row),
                            RESPONSE_SELECTOR: selector_output(classes, row, {}, config["ranking_length"])})
     return items, parses
 
